@@ -1,0 +1,56 @@
+# The one task runner. `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+PYTHON := .venv/bin/python
+DEMO_ENV := PORTAL_DEMO=true PORTAL_ENV=development
+TEST_ENV := PORTAL_ENV=test
+# Two cores on our machines: one pytest worker per core.
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint format messages makemessages services system-deps worker beat help
+
+help:
+	@echo "make demo   installe, migre une base SQLite, charge la région de démonstration et sert http://127.0.0.1:8000"
+	@echo "make test   installe ce qu'il faut, démarre PostgreSQL et Redis, lance ruff, mypy et toute la suite"
+	@echo "make lint   ruff (lint + format) et mypy"
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	uv sync --locked
+	@touch $@
+
+messages: .venv/.synced
+	.venv/bin/pybabel compile --domain django --directory locale --statistics
+
+makemessages: .venv/.synced
+	$(DEMO_ENV) $(PYTHON) manage.py makemessages --locale en --ignore '.venv/*' --ignore 'var/*'
+
+demo: .venv/.synced messages
+	$(DEMO_ENV) $(PYTHON) manage.py migrate --no-input
+	$(DEMO_ENV) $(PYTHON) manage.py seed_demo
+	@echo "Portail de démonstration : http://127.0.0.1:8000 (comptes dans README.md, mot de passe portail-demo-2026)"
+	$(DEMO_ENV) $(PYTHON) manage.py runserver 127.0.0.1:8000
+
+system-deps:
+	scripts/system-deps.sh
+
+services:
+	scripts/services.sh
+
+lint: .venv/.synced
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	$(TEST_ENV) .venv/bin/mypy
+
+format: .venv/.synced
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+test: .venv/.synced system-deps services messages lint
+	$(TEST_ENV) .venv/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+worker: .venv/.synced
+	$(PYTHON) -m celery -A portal worker --loglevel INFO --max-tasks-per-child 50
+
+beat: .venv/.synced
+	$(PYTHON) -m celery -A portal beat --loglevel INFO --schedule var/celerybeat-schedule

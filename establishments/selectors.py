@@ -1,0 +1,36 @@
+"""Reads on establishments and memberships."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from establishments.models import Establishment, Membership
+from portal.models import User
+
+
+def memberships_of(*, user: User, roles: list[str] | None = None) -> QuerySet[Membership]:
+    """The establishments ``user`` acts for, with the establishment loaded."""
+    queryset = Membership.objects.filter(user=user).select_related("establishment")
+    if roles:
+        queryset = queryset.filter(role__in=roles)
+    return queryset.order_by("establishment__name", "role")
+
+
+def establishment_counts_by_status() -> dict[str, int]:
+    """How many establishments stand at each status, every status present (0 when none)."""
+    rows = Establishment.objects.values("status").annotate(count=Count("id"))
+    counts = dict.fromkeys(Establishment.Status.values, 0)
+    counts.update({row["status"]: row["count"] for row in rows})
+    return counts
+
+
+def establishment_team(*, establishment: Establishment) -> QuerySet[Membership]:
+    """Directors and referents of an establishment, for its home panel."""
+    return (
+        Membership.objects.filter(
+            establishment=establishment,
+            role__in=[Membership.Role.DIRECTOR, Membership.Role.REFERENT],
+        )
+        .select_related("user")
+        .order_by("role", "user__last_name")
+    )

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = _("Portail")
+
+    def ready(self) -> None:
+        from portal.home import register_home_panel
+
+        register_home_panel("portal.no_role", role=None, template="portal/home/no_role.html")

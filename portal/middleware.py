@@ -1,0 +1,102 @@
+"""Request-wide rules on signed-in sessions: absolute lifetime, language, MFA enrolment."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from portal.roles import mfa_required
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+SESSION_STARTED_KEY = "portal_session_started_at"
+
+
+class SessionLifetimeMiddleware:
+    """End a signed-in session after ``SESSION_MAX_AGE_S`` seconds, however active it is.
+
+    Inactivity is handled by the session cookie itself (``SESSION_COOKIE_AGE`` renewed on each
+    request); this caps the total length so a stolen session cannot be kept alive forever.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            started = request.session.get(SESSION_STARTED_KEY)
+            if started is None:
+                request.session[SESSION_STARTED_KEY] = now
+            elif now - float(started) > settings.SESSION_MAX_AGE_S:
+                logout(request)
+                messages.info(request, _("Votre session a expiré. Merci de vous reconnecter."))
+                return redirect(f"{reverse('account_login')}?next={request.path}")
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """Speak the signed-in user's preferred language unless they just chose another one."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+            language = getattr(request.user, "preferred_language", None)
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        return self.get_response(request)
+
+
+# Paths a user without MFA may still reach: enrolment itself, signing out, the language switch.
+MFA_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/orthanc-auth/")
+
+
+class MfaEnrolmentMiddleware:
+    """Send staff and practitioners to enrol a second factor before anything else."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.user.is_authenticated
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and mfa_required(request.user)
+            and not _has_mfa(request)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "detail": _(
+                            "Activez l'authentification à deux facteurs pour utiliser l'API."
+                        )
+                    },
+                    status=403,
+                )
+            messages.warning(
+                request,
+                _(
+                    "Pour protéger les données de santé, activez l'authentification à deux "
+                    "facteurs avant de continuer."
+                ),
+            )
+            return redirect("mfa_index")
+        return self.get_response(request)
+
+
+def _has_mfa(request: HttpRequest) -> bool:
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return is_mfa_enabled(request.user)

@@ -1,0 +1,113 @@
+"""Health professionals and their accreditation to the network."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.identifiers import validate_adeli, validate_rpps
+
+
+class Practitioner(models.Model):
+    """A health professional, known by RPPS (or ADELI for professions outside RPPS)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="practitioner",
+    )
+    rpps = models.CharField(
+        _("RPPS"),
+        max_length=11,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[validate_rpps],  # type: ignore[list-item]
+    )
+    adeli = models.CharField(
+        _("ADELI"),
+        max_length=9,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[validate_adeli],  # type: ignore[list-item]
+    )
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom"), max_length=150)
+    profession_code = models.CharField(_("profession (code TRE_G15)"), max_length=4)
+    specialty_code = models.CharField(_("spécialité (code TRE_R38)"), max_length=8, blank=True)
+    email = models.EmailField(_("e-mail professionnel"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=32, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("professionnel de santé")
+        verbose_name_plural = _("professionnels de santé")
+        ordering = ("last_name", "first_name")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rpps__isnull=False) | Q(adeli__isnull=False),
+                name="practitioner_has_identifier",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def idnps(self) -> str:
+        """National professional id: "8" + RPPS, or "0" + ADELI."""
+        return f"8{self.rpps}" if self.rpps else f"0{self.adeli}"
+
+
+class AccreditationQuerySet(models.QuerySet["Accreditation"]):
+    def active(self, on: datetime.date | None = None) -> AccreditationQuerySet:
+        """Accreditations in force on ``on`` (today by default)."""
+        day = on or timezone.localdate()
+        return self.filter(
+            status=Accreditation.Status.ACTIVE, valid_from__lte=day, valid_until__gte=day
+        )
+
+
+class Accreditation(models.Model):
+    """The network's permission for a practitioner to see patients' imaging, for a period."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspendue")
+        REVOKED = "revoked", _("Révoquée")
+        EXPIRED = "expired", _("Expirée")
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="accreditations"
+    )
+    status = models.CharField(
+        _("statut"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    valid_from = models.DateField(_("valable du"))
+    valid_until = models.DateField(_("valable jusqu'au"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccreditationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("habilitation")
+        verbose_name_plural = _("habilitations")
+        ordering = ("-valid_until",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("valid_from")),
+                name="accreditation_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} ({self.get_status_display()} → {self.valid_until})"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite drives for real, when they are missing.
+#   chromium: browser journeys (Playwright drives /usr/bin/chromium; never `playwright install`)
+#   gettext:  makemessages for translators
+set -euo pipefail
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v msgfmt >/dev/null || missing+=(gettext)
+command -v pg_isready >/dev/null || missing+=(postgresql-client)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "system-deps.sh: missing Debian packages: ${missing[*]} (run as root, or apt-get install them)" >&2
+  exit 1
+fi
+echo "Installation des paquets Debian : ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
