@@ -23,7 +23,7 @@ messages: .venv/.synced
 	.venv/bin/pybabel compile --domain django --directory locale --statistics
 
 makemessages: .venv/.synced
-	$(DEMO_ENV) $(PYTHON) manage.py makemessages --locale en --ignore '.venv/*' --ignore 'var/*'
+	$(DEMO_ENV) $(PYTHON) manage.py makemessages --locale en --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*'
 
 demo: .venv/.synced messages
 	$(DEMO_ENV) $(PYTHON) manage.py migrate --no-input
