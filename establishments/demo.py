@@ -114,5 +114,5 @@ def seed_establishments(log: Callable[[str], None]) -> None:
             (Membership.Role.REFERENT, "referent", referent),
         ):
             user = demo_user(f"{mailbox}@{slug}.demo", first, last)
-            Membership.objects.get_or_create(user=user, establishment=place, role=role)
+            Membership.objects.active().get_or_create(user=user, establishment=place, role=role)
     log(f"établissements : {len(ESTABLISHMENTS)}, directeurs et référents : {2 * len(TEAMS)}")

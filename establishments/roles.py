@@ -16,8 +16,10 @@ _MEMBERSHIP_ROLES = {"director": Role.DIRECTOR, "referent": Role.REFERENT}
 def membership_roles(user: User) -> Iterable[Role]:
     from establishments.models import Membership
 
-    held = Membership.objects.filter(user=user, role__in=_MEMBERSHIP_ROLES).values_list(
-        "role", flat=True
+    held = (
+        Membership.objects.active()
+        .filter(user=user, role__in=_MEMBERSHIP_ROLES)
+        .values_list("role", flat=True)
     )
     return {_MEMBERSHIP_ROLES[value] for value in held}
 

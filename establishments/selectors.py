@@ -10,7 +10,7 @@ from portal.models import User
 
 def memberships_of(*, user: User, roles: list[str] | None = None) -> QuerySet[Membership]:
     """The establishments ``user`` acts for, with the establishment loaded."""
-    queryset = Membership.objects.filter(user=user).select_related("establishment")
+    queryset = Membership.objects.active().filter(user=user).select_related("establishment")
     if roles:
         queryset = queryset.filter(role__in=roles)
     return queryset.order_by("establishment__name", "role")
@@ -27,7 +27,8 @@ def establishment_counts_by_status() -> dict[str, int]:
 def establishment_team(*, establishment: Establishment) -> QuerySet[Membership]:
     """Directors and referents of an establishment, for its home panel."""
     return (
-        Membership.objects.filter(
+        Membership.objects.active()
+        .filter(
             establishment=establishment,
             role__in=[Membership.Role.DIRECTOR, Membership.Role.REFERENT],
         )

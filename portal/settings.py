@@ -140,7 +140,8 @@ if (
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0))
 if TESTING and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["TEST"] = {"NAME": "test_portal"}
+    # Several checkouts may test at once on one machine: each names its own database.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("PORTAL_TEST_DATABASE", "test_portal")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
@@ -154,7 +155,11 @@ def _redis_db(url: str, db: int) -> str:
 
 # Parallel test workers each get their own Redis databases, so that one never flushes the
 # other's cache nor sees the other's Celery workers.
-_TEST_SLOT = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % 7
+_TEST_SLOT = (
+    int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw") or 0) % 7
+    if "PYTEST_XDIST_WORKER" in os.environ
+    else env_int("PORTAL_TEST_REDIS_SLOT", 0, minimum=0) % 7
+)
 
 if PORTAL_DEMO:
     # The demonstration needs nothing but Python: memory cache, tasks run in-process.

@@ -52,7 +52,7 @@ def seed_practitioners(log: Callable[[str], None]) -> None:
                 valid_until=started + datetime.timedelta(days=365),
             )
         if staff_of:
-            Membership.objects.get_or_create(
+            Membership.objects.active().get_or_create(
                 user=user, establishment=establishment(staff_of), role=Membership.Role.STAFF
             )
     log(f"professionnels : {len(PRACTITIONERS)} (dont 1 demande en attente)")
