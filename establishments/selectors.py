@@ -35,3 +35,21 @@ def establishment_team(*, establishment: Establishment) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("role", "user__last_name")
     )
+
+
+def directed_establishments(*, user: User) -> QuerySet[Establishment]:
+    """Establishments ``user`` directs now."""
+    return Establishment.objects.filter(
+        memberships__user=user,
+        memberships__role=Membership.Role.DIRECTOR,
+        memberships__ended_at__isnull=True,
+    ).distinct()
+
+
+def is_director_of(*, user: User, establishment: Establishment) -> bool:
+    """Whether ``user`` directs ``establishment`` now (the object-level check of directors)."""
+    return (
+        Membership.objects.active()
+        .filter(user=user, establishment=establishment, role=Membership.Role.DIRECTOR)
+        .exists()
+    )
