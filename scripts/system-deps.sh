@@ -2,11 +2,13 @@
 # Install the Debian packages the test suite drives for real, when they are missing.
 #   chromium: browser journeys (Playwright drives /usr/bin/chromium; never `playwright install`)
 #   gettext:  makemessages for translators
+#   poppler-utils: pdftotext, to read back the PDFs the portal generates
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v msgfmt >/dev/null || missing+=(gettext)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v pg_isready >/dev/null || missing+=(postgresql-client)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 
