@@ -111,3 +111,5 @@ class Accreditation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.practitioner} ({self.get_status_display()} → {self.valid_until})"
+
+__all__ = ["Accreditation", "AccreditationQuerySet", "Practitioner"]
