@@ -68,6 +68,67 @@ class Practitioner(models.Model):
         return f"8{self.rpps}" if self.rpps else f"0{self.adeli}"
 
 
+class PracticeSite(models.Model):
+    """Where a practitioner practises: a member establishment, or a city practice.
+
+    An active site at an establishment puts the practitioner in that establishment's care team.
+    Phones and department come from the establishment's telephony directory when it has one;
+    a practitioner who disappears from it is suspended on that site until the referent decides.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspendue")
+        ENDED = "ended", _("Terminée")
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="practice_sites"
+    )
+    establishment = models.ForeignKey(
+        "establishments.Establishment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="practice_sites",
+    )
+    # A city practice (no establishment): its name and address.
+    practice_name = models.CharField(_("nom du cabinet"), max_length=200, blank=True)
+    address = models.CharField(_("adresse"), max_length=300, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
+    city = models.CharField(_("commune"), max_length=100, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    status_reason = models.CharField(_("motif"), max_length=300, blank=True)
+    # From the telephony directory.
+    phone = models.CharField(_("poste"), max_length=32, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=32, blank=True)
+    department = models.CharField(_("service"), max_length=200, blank=True)
+    directory_dn = models.CharField(_("entrée d'annuaire"), max_length=500, blank=True)
+    directory_seen_at = models.DateTimeField(_("vu dans l'annuaire le"), null=True, blank=True)
+    is_leaver = models.BooleanField(_("absent de l'annuaire"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("lieu d'exercice")
+        verbose_name_plural = _("lieux d'exercice")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practitioner", "establishment"],
+                condition=Q(establishment__isnull=False) & ~Q(status="ended"),
+                name="practice_site_unique_establishment",
+            ),
+            models.CheckConstraint(
+                condition=Q(establishment__isnull=False) | ~Q(practice_name=""),
+                name="practice_site_establishment_or_city_practice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.establishment) if self.establishment_id else self.practice_name
+
+
 class AccreditationQuerySet(models.QuerySet["Accreditation"]):
     def active(self, on: datetime.date | None = None) -> AccreditationQuerySet:
         """Accreditations in force on ``on`` (today by default)."""
@@ -112,4 +173,5 @@ class Accreditation(models.Model):
     def __str__(self) -> str:
         return f"{self.practitioner} ({self.get_status_display()} → {self.valid_until})"
 
-__all__ = ["Accreditation", "AccreditationQuerySet", "Practitioner"]
+
+__all__ = ["Accreditation", "AccreditationQuerySet", "PracticeSite", "Practitioner"]
