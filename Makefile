@@ -7,7 +7,7 @@ TEST_ENV := PORTAL_ENV=test
 # Two cores on our machines: one pytest worker per core.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format messages makemessages services system-deps worker beat help
+.PHONY: demo test lint format messages makemessages services system-deps node-deps bench worker beat help
 
 help:
 	@echo "make demo   installe, migre une base SQLite, charge la région de démonstration et sert http://127.0.0.1:8000"
@@ -34,6 +34,11 @@ demo: .venv/.synced messages
 system-deps:
 	scripts/system-deps.sh
 
+# The test OpenID Connect provider (Pro Santé Connect imitation) and its npm packages.
+node-deps: tests/practitioners/oidc/node_modules/.package-lock.json
+tests/practitioners/oidc/node_modules/.package-lock.json: tests/practitioners/oidc/package.json tests/practitioners/oidc/package-lock.json
+	cd tests/practitioners/oidc && npm ci --no-audit --no-fund --loglevel=error
+
 services:
 	scripts/services.sh
 
@@ -46,8 +51,12 @@ format: .venv/.synced
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-test: .venv/.synced system-deps services messages lint
+test: .venv/.synced system-deps node-deps services messages lint
 	$(TEST_ENV) .venv/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+# Archive sync against a real Orthanc; `make bench BENCH_ARGS="--count 2000"` for a quick run.
+bench: .venv/.synced system-deps services
+	$(TEST_ENV) PORTAL_TEST_DATABASE=bench_portal $(PYTHON) bench/sync_orthanc.py $(BENCH_ARGS)
 
 worker: .venv/.synced
 	$(PYTHON) -m celery -A portal worker --loglevel INFO --max-tasks-per-child 50

@@ -1,5 +1,10 @@
 """REST endpoints of the establishments app, mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401 - endpoints are added here
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from establishments.api import EstablishmentViewSet
+
+router = SimpleRouter()
+router.register("establishments", EstablishmentViewSet, basename="establishments-api")
+
+urlpatterns = router.urls

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "audit",
     "establishments",
     "practitioners",
+    "practitioners.psc",
     "imaging",
     "access",
     "billing",
@@ -308,7 +310,48 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two apps call their status field "status": give each enum its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "EstablishmentStatusEnum": "establishments.models.Establishment.Status",
+        "PurchaseOrderStatusEnum": "billing.models.orders.PurchaseOrder.Status",
+    },
 }
+
+# --- Pro Santé Connect, the national practitioner login (practitioners/psc) ------------------
+
+SOCIALACCOUNT_ADAPTER = "practitioners.psc.adapter.SocialAccountAdapter"
+PSC_CLIENT_ID = env_str("PSC_CLIENT_ID", "")
+PSC_DISCOVERY_URL = env_url(
+    "PSC_DISCOVERY_URL",
+    "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/.well-known/wallet-openid-configuration",
+    ("https", "http"),
+)
+_psc_secret = env_secret("PSC_CLIENT_SECRET") or ""
+if PRODUCTION and not PSC_DISCOVERY_URL.startswith("https://"):
+    raise ImproperlyConfigured(
+        f"Variable d'environnement PSC_DISCOVERY_URL invalide : « {PSC_DISCOVERY_URL} » "
+        "(attendu : une URL https://… en production)."
+    )
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+if PSC_CLIENT_ID:  # the login button appears only then
+    if not _psc_secret:
+        raise ImproperlyConfigured(
+            "Variable d'environnement PSC_CLIENT_SECRET manquante (ou PSC_CLIENT_SECRET_FILE) : "
+            "obligatoire avec PSC_CLIENT_ID."
+        )
+    SOCIALACCOUNT_PROVIDERS["pro_sante_connect"] = {
+        "APPS": [
+            {
+                "name": "Pro Santé Connect",
+                "client_id": PSC_CLIENT_ID,
+                "secret": _psc_secret,
+                "settings": {"server_url": PSC_DISCOVERY_URL},
+            }
+        ],
+        "SCOPE": ["openid", "scope_all"],
+        "AUTH_PARAMS": {"acr_values": "eidas1"},
+        "OAUTH_PKCE_ENABLED": True,
+    }
 
 # --- Permissions per object ------------------------------------------------------------------
 
@@ -331,8 +374,30 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 30)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-# Every periodic task of every app is declared here, in one place (apps add their entries).
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Every periodic task of every app is declared here, in one place.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "practitioners-expire-accreditations": {
+        "task": "practitioners.expire_accreditations",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "practitioners-send-renewal-reminders": {
+        "task": "practitioners.send_renewal_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "practitioners-sync-telephony-directories": {
+        "task": "practitioners.sync_telephony_directories",
+        "schedule": crontab(minute=20),  # hourly; the referent's page says so
+    },
+    "imaging-sync-due-sources": {"task": "imaging.sync_due_sources", "schedule": 60.0},
+    "imaging-reconcile-nightly": {
+        "task": "imaging.reconcile_all_sources",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "billing-apply-due-terminations": {
+        "task": "billing.apply_due_terminations",
+        "schedule": crontab(hour=0, minute=15),
+    },
+}
 
 # --- Security --------------------------------------------------------------------------------
 

@@ -3,12 +3,21 @@
 #   chromium: browser journeys (Playwright drives /usr/bin/chromium; never `playwright install`)
 #   gettext:  makemessages for translators
 #   poppler-utils: pdftotext, to read back the PDFs the portal generates
+#   slapd, ldap-utils: the telephony directory tests run a real OpenLDAP server
+#   orthanc (+ dicomweb, python plugins): the imaging tests run a real archive
+#   nodejs, npm: the Pro Santé Connect tests run a real OpenID Connect provider (oidc-provider)
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v msgfmt >/dev/null || missing+=(gettext)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+[ -x /usr/sbin/slapd ] || missing+=(slapd ldap-utils)
+[ -x /usr/sbin/Orthanc ] || missing+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || missing+=(orthanc-dicomweb)
+[ -e /usr/share/orthanc/plugins/libOrthancPython.so ] || missing+=(orthanc-python)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 command -v pg_isready >/dev/null || missing+=(postgresql-client)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 

@@ -21,6 +21,7 @@ from establishments.models import Establishment, Membership
 from portal.models import User
 from portal.roles import Role
 from portal.services import user_grant_group_role
+from tests.browser_support import browser, page  # noqa: F401 - shared browser fixtures
 from tests.factories import (
     AccreditationFactory,
     EstablishmentFactory,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["DEFAULT_ATTRIBUTE_MAPPING", "TelephonyDirectory"]
+__all__ = ["DEFAULT_ATTRIBUTE_MAPPING", "MAPPED_FACTS", "TelephonyDirectory", "UnmatchedReason"]
 
 # Which LDAP attribute holds each fact (DESIGN.md); a referent may change them per directory.
 DEFAULT_ATTRIBUTE_MAPPING = {
@@ -15,6 +15,20 @@ DEFAULT_ATTRIBUTE_MAPPING = {
     "rpps": "employeeNumber",
     "department": "departmentNumber",
 }
+
+
+# The facts a directory may give, in the order the configuration form shows them.
+MAPPED_FACTS = ("rpps", "email", "phone", "mobile", "department")
+
+
+class UnmatchedReason(models.TextChoices):
+    """Why a directory entry was not applied to any practitioner (in sync reports)."""
+
+    NO_MATCH = "no_match", _("Ni RPPS ni e-mail reconnus")
+    UNKNOWN_RPPS = "unknown_rpps", _("RPPS inconnu dans l'établissement")
+    AMBIGUOUS_EMAIL = "ambiguous_email", _("E-mail partagé par plusieurs entrées de l'annuaire")
+    SHARED_EMAIL = "shared_email", _("E-mail partagé par plusieurs professionnels")
+    DUPLICATE = "duplicate", _("Plusieurs entrées pour le même professionnel")
 
 
 def default_attribute_mapping() -> dict[str, str]:
@@ -55,3 +69,8 @@ class TelephonyDirectory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.establishment} – {self.url}"
+
+    @property
+    def has_password(self) -> bool:
+        """Whether a bind password is on record (encrypted here, or in the operator's file)."""
+        return bool(self.bind_password_encrypted or self.bind_password_file)

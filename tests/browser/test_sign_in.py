@@ -11,7 +11,7 @@ from allauth.mfa.totp.internal.auth import (
 
 from portal.roles import Role
 from portal.services import user_grant_group_role
-from tests.browser.conftest import screenshot
+from tests.browser_support import screenshot
 from tests.factories import PASSWORD, UserFactory, enrol_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -48,7 +48,12 @@ def test_referent_sees_their_establishment(client_for, referent) -> None:
     assert "Direction d'établissement" not in page
 
 
-def test_practitioner_sees_their_accreditation_and_sites(client_for, practitioner) -> None:
+def test_practitioner_sees_their_accreditation_and_sites(
+    client_for, practitioner, hospital
+) -> None:
+    from practitioners.models import PracticeSite
+
+    PracticeSite.objects.create(practitioner=practitioner.practitioner, establishment=hospital)
     page = _panels(client_for(practitioner))
     assert "Mon habilitation" in page
     assert "active jusqu" in page

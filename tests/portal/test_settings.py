@@ -43,6 +43,7 @@ def _check(**variables: str) -> subprocess.CompletedProcess[str]:
         ("REDIS_URL", "http://127.0.0.1:6379/0"),
         ("EMAIL_PORT", "vingt-cinq"),
         ("DEBUG", "2"),
+        ("PSC_DISCOVERY_URL", "ftp://x"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:
@@ -76,6 +77,12 @@ def test_production_requires_a_database_url() -> None:
     result = _check(PORTAL_ENV="production", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="portail.fr")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_a_pro_sante_connect_client_needs_its_secret() -> None:
+    result = _check(PORTAL_ENV="test", PSC_CLIENT_ID="portail-regional")
+    assert result.returncode != 0
+    assert "PSC_CLIENT_SECRET" in result.stderr
 
 
 def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:

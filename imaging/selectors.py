@@ -1,0 +1,238 @@
+"""Reads of the imaging app: archive sources for their screens, volumes, patient records."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from establishments.models import Establishment, Membership
+from imaging.models import ArchiveSource, ImagingStudy, PatientIdentifier, PatientLinkEvent
+from portal.roles import is_regional_admin
+
+if TYPE_CHECKING:
+    from portal.roles import AnyUser
+
+# A run that has not written anything for this long is considered dead (its worker was
+# killed): the scheduler may start another.
+STALE_RUN_S = 10 * 60
+
+
+def referent_establishments(*, user: AnyUser) -> QuerySet[Establishment]:
+    """Establishments ``user`` is a referent of now."""
+    if not user.is_authenticated:
+        return Establishment.objects.none()
+    return Establishment.objects.filter(
+        memberships__user__pk=user.pk,
+        memberships__role=Membership.Role.REFERENT,
+        memberships__ended_at__isnull=True,
+    ).distinct()
+
+
+def can_manage_archive(*, user: AnyUser, establishment: Establishment) -> bool:
+    """Whether ``user`` may see and configure ``establishment``'s archive: a regional
+    administrator, or a referent of that establishment."""
+    if is_regional_admin(user):
+        return True
+    return referent_establishments(user=user).filter(pk=establishment.pk).exists()
+
+
+def _with_counts(queryset: QuerySet[ArchiveSource]) -> QuerySet[ArchiveSource]:
+    patients = (
+        PatientIdentifier.objects.filter(establishment=OuterRef("establishment"))
+        .order_by()
+        .values("establishment")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    return queryset.select_related("establishment").annotate(
+        study_count=Count("studies", filter=Q(studies__deleted_at__isnull=True)),
+        deleted_count=Count("studies", filter=Q(studies__deleted_at__isnull=False)),
+        patient_count=Coalesce(Subquery(patients, output_field=IntegerField()), 0),
+    )
+
+
+def archive_sources_for(*, user: AnyUser) -> QuerySet[ArchiveSource]:
+    """The archives ``user`` may see, each with ``study_count`` and ``deleted_count``
+    (one query whatever their number)."""
+    queryset = ArchiveSource.objects.all()
+    if not is_regional_admin(user):
+        queryset = queryset.filter(establishment__in=referent_establishments(user=user))
+    return _with_counts(queryset).order_by("establishment__name", "id")
+
+
+def archive_source_for(*, user: AnyUser, pk: int) -> ArchiveSource | None:
+    """The archive ``pk`` if ``user`` may see it (None otherwise: the view answers 404)."""
+    return archive_sources_for(user=user).filter(pk=pk).first()
+
+
+def establishments_without_archive_for(*, user: AnyUser) -> QuerySet[Establishment]:
+    """Establishments ``user`` could connect an archive for, that have none yet."""
+    queryset = (
+        Establishment.objects.filter(status=Establishment.Status.MEMBER)
+        if is_regional_admin(user)
+        else referent_establishments(user=user)
+    )
+    return queryset.filter(archive_source__isnull=True).order_by("name", "id")
+
+
+def establishment_for_new_archive(*, user: AnyUser, pk: int) -> Establishment | None:
+    """Establishment ``pk`` if ``user`` may connect its (missing) archive."""
+    return establishments_without_archive_for(user=user).filter(pk=pk).first()
+
+
+def sources_due_for_sync(*, now: datetime.datetime | None = None) -> QuerySet[ArchiveSource, int]:
+    """Ids of enabled archives to sync now: past their backoff, and not being synced by a
+    run that is still alive."""
+    now = now or timezone.now()
+    stale = now - datetime.timedelta(seconds=getattr(settings, "IMAGING_STALE_RUN_S", STALE_RUN_S))
+    return (
+        ArchiveSource.objects.filter(enabled=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exclude(
+            Q(state__in=[ArchiveSource.State.RUNNING, ArchiveSource.State.QUEUED])
+            & Q(updated_at__gt=stale)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def enabled_source_ids() -> list[int]:
+    return list(
+        ArchiveSource.objects.filter(enabled=True).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class VolumeTable:
+    months: list[datetime.date]
+    rows: list[tuple[Establishment, list[int], int]]
+    totals: list[int]
+
+
+def _month_start(day: datetime.date, back: int) -> datetime.date:
+    month_index = day.year * 12 + day.month - 1 - back
+    return datetime.date(month_index // 12, month_index % 12 + 1, 1)
+
+
+def study_volume_by_month(*, months: int = 12, today: datetime.date | None = None) -> VolumeTable:
+    """Studies per producing establishment and month of study, over the last ``months``
+    months (deleted studies excluded). Two queries whatever the volume."""
+    today = today or timezone.localdate()
+    first = _month_start(today, months - 1)
+    month_list = [_month_start(today, back) for back in range(months - 1, -1, -1)]
+    counts = (
+        ImagingStudy.objects.present()
+        .filter(study_date__gte=first, study_date__lte=today)
+        .annotate(month=TruncMonth("study_date"))
+        .values("establishment", "month")
+        .annotate(count=Count("id"))
+    )
+    table: dict[int, dict[datetime.date, int]] = {}
+    for row in counts:
+        month = row["month"]
+        if isinstance(month, datetime.datetime):
+            month = month.date()
+        table.setdefault(row["establishment"], {})[month] = row["count"]
+    establishments = Establishment.objects.filter(pk__in=table).order_by("name", "id")
+    rows = []
+    for establishment in establishments:
+        values = [table[establishment.pk].get(month, 0) for month in month_list]
+        rows.append((establishment, values, sum(values)))
+    totals = [sum(row[1][index] for row in rows) for index in range(len(month_list))]
+    return VolumeTable(months=month_list, rows=rows, totals=totals)
+
+
+def identifiers_for(
+    *, establishment: Establishment, query: str, limit: int = 20
+) -> list[PatientIdentifier]:
+    """Patient identifiers of ``establishment`` matching a PatientID or a name fragment."""
+    query = query.strip()
+    if len(query) < 2:
+        return []
+    return list(
+        PatientIdentifier.objects.filter(establishment=establishment)
+        .filter(Q(patient_id__iexact=query) | Q(patient_name__icontains=query))
+        .select_related("patient_record")
+        .order_by("patient_name", "id")[:limit]
+    )
+
+
+def identifier_for(*, user: AnyUser, pk: int) -> PatientIdentifier | None:
+    """Identifier ``pk`` if ``user`` is a referent of its establishment (regional
+    administrators see no patient data)."""
+    return (
+        PatientIdentifier.objects.select_related("patient_record", "establishment")
+        .filter(establishment__in=referent_establishments(user=user), pk=pk)
+        .first()
+    )
+
+
+def identifier_by_issuer(*, finess_eg: str, patient_id: str) -> PatientIdentifier | None:
+    """The identifier an establishment (by FINESS) issued under ``patient_id``, exactly."""
+    return (
+        PatientIdentifier.objects.select_related("patient_record", "establishment")
+        .filter(establishment__finess_eg=finess_eg.strip(), patient_id=patient_id.strip())
+        .first()
+    )
+
+
+def record_identifiers(*, identifier: PatientIdentifier) -> list[PatientIdentifier]:
+    """Every identifier of the record ``identifier`` belongs to, with their establishments."""
+    return list(
+        PatientIdentifier.objects.filter(patient_record=identifier.patient_record_id)
+        .select_related("establishment")
+        .annotate(study_count=Count("studies", filter=Q(studies__deleted_at__isnull=True)))
+        .order_by("establishment__name", "patient_id")
+    )
+
+
+def link_events_for(*, patient_pk: int, limit: int = 20) -> list[PatientLinkEvent]:
+    """The latest link events that touched the record ``patient_pk``."""
+    return list(
+        PatientLinkEvent.objects.filter(
+            Q(patient_pk=patient_pk) | Q(other_patient_pk=patient_pk)
+        ).order_by("-at", "-id")[:limit]
+    )
+
+
+FINDING_LABELS = {
+    "missing_study_date": _("Date d'examen absente"),
+    "invalid_date": _("Date illisible, non enregistrée"),
+    "invalid_time": _("Heure illisible, non enregistrée"),
+    "too_long": _("Valeur trop longue, tronquée"),
+    "missing_modality": _("Modalité absente"),
+    "unknown_modality": _("Modalité inconnue, conservée telle quelle"),
+    "missing_patient_id": _("Identifiant patient absent : examen non rattaché à un patient"),
+    "invalid_sex": _("Sexe du patient non reconnu"),
+    "invalid_ins": _("INS invalide, ignoré"),
+    "conflicting_ins": _("Plusieurs INS différents pour un examen, ignorés"),
+    "ins_mismatch": _("INS différent de celui déjà connu pour ce dossier, non modifié"),
+    "ins_link_blocked": _("INS présent mais rapprochement bloqué après une séparation manuelle"),
+    "unreadable_study": _("Examen illisible dans l'archive, repris au prochain rapprochement"),
+    "missing_uid": _("StudyInstanceUID absent : examen ignoré"),
+    "archive_reset": _("Journal de l'archive réinitialisé : relecture complète"),
+}
+
+
+def report_for_display(report: dict[str, Any]) -> dict[str, Any]:
+    """A stored run report with each finding labelled in the reader's language."""
+    if not report:
+        return {}
+    findings = [
+        {**finding, "label": FINDING_LABELS.get(finding.get("code", ""), finding.get("code", ""))}
+        for finding in report.get("findings", [])
+    ]
+    times = {
+        key: datetime.datetime.fromisoformat(report[key])
+        for key in ("started_at", "finished_at")
+        if report.get(key)
+    }
+    return {**report, **times, "findings": findings}

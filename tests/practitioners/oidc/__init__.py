@@ -1,0 +1,1 @@
+"""The test Pro Santé Connect provider (server.js) and its Python harness."""
