@@ -83,7 +83,16 @@ TEAMS = {
     "chru-nancy": (("Bernard", "Dufour"), ("Sophie", "Lambert")),
     "icl": (("Isabelle", "Moreau"), ("Thomas", "Girard")),
     "chr-metz-thionville": (("Marc", "Schmitt"), ("Julie", "Weber")),
+    "ch-remiremont": (("Catherine", "Vogel"), ("Hugo", "Perrin")),
 }
+
+# A declaration waiting in the regional administrators' queue.
+PENDING_DIRECTOR = ("directeur@gie-callot.demo", "Pierre", "Callot", "gie-callot")
+# The smallest well-formed PDF: the demo's stand-in for a proof of function.
+DEMO_PROOF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def establishment(slug: str) -> Establishment:
@@ -115,4 +124,31 @@ def seed_establishments(log: Callable[[str], None]) -> None:
         ):
             user = demo_user(f"{mailbox}@{slug}.demo", first, last)
             Membership.objects.active().get_or_create(user=user, establishment=place, role=role)
-    log(f"établissements : {len(ESTABLISHMENTS)}, directeurs et référents : {2 * len(TEAMS)}")
+    _seed_pending_application()
+    log(
+        f"établissements : {len(ESTABLISHMENTS)}, directeurs et référents : {2 * len(TEAMS)}, "
+        "1 demande d'adhésion en attente"
+    )
+
+
+def _seed_pending_application() -> None:
+    from django.core.files.base import ContentFile
+
+    from establishments.selectors import applications_of
+    from establishments.services import director_application_submit
+
+    email, first, last, slug = PENDING_DIRECTOR
+    user = demo_user(email, first, last)
+    if applications_of(user=user).exists():
+        return
+    place = establishment(slug)
+    director_application_submit(
+        applicant=user,
+        finess_eg=place.finess_eg,
+        name=place.name,
+        kind=place.kind,
+        function="Administrateur du GIE",
+        proof=ContentFile(DEMO_PROOF, name="justificatif.pdf"),
+        postal_code=place.postal_code,
+        city=place.city,
+    )

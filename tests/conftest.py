@@ -17,10 +17,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from billing.models import Offer
 from establishments.models import Establishment, Membership
 from portal.models import User
 from portal.roles import Role
 from portal.services import user_grant_group_role
+from tests.billing.factories import OFFERS
 from tests.browser_support import browser, page  # noqa: F401 - shared browser fixtures
 from tests.factories import (
     AccreditationFactory,
@@ -100,6 +102,18 @@ def patient(db: None) -> User:
     user = UserFactory(email="helene@patient.test", first_name="Hélène", last_name="Durand")
     PatientFactory(user=user)
     return user
+
+
+@pytest.fixture
+def offers(db: None) -> dict[str, Offer]:
+    """The three offers of the data migration (re-created if a transactional test flushed them)."""
+    result = {}
+    for position, (code, name) in enumerate(OFFERS, start=1):
+        offer, _ = Offer.objects.get_or_create(
+            code=code, defaults={"name": name, "position": position}
+        )
+        result[code] = offer
+    return result
 
 
 @pytest.fixture

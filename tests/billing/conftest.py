@@ -8,7 +8,7 @@ import pytest
 from billing.models import Offer, PriceList
 from establishments.models import Establishment, Membership
 from portal.models import User
-from tests.billing.factories import OFFERS, make_price_list
+from tests.billing.factories import make_price_list
 from tests.factories import EstablishmentFactory, MembershipFactory, UserFactory, enrol_totp
 
 
@@ -22,18 +22,6 @@ def _private_files(settings, tmp_path) -> None:
             "OPTIONS": {"location": tmp_path / "private", "base_url": None},
         },
     }
-
-
-@pytest.fixture
-def offers(db: None) -> dict[str, Offer]:
-    """The three offers of the data migration (re-created if a transactional test flushed them)."""
-    result = {}
-    for position, (code, name) in enumerate(OFFERS, start=1):
-        offer, _ = Offer.objects.get_or_create(
-            code=code, defaults={"name": name, "position": position}
-        )
-        result[code] = offer
-    return result
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from billing.models import Offer, PurchaseOrder
+from billing.models import PurchaseOrder
 from establishments.models import Establishment
 from portal.roles import Role
 from portal.services import user_grant_group_role
-from tests.billing.factories import OFFERS, make_price_list
+from tests.billing.factories import make_price_list
 from tests.browser_support import confirm_identity_if_asked, screenshot, sign_in
 from tests.establishments.factories import PDF_BYTES
 from tests.factories import PASSWORD, UserFactory, enrol_totp
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_director_signs_up_orders_and_downloads_the_countersigned_pdf(
-    browser, live_server, tmp_path: Path, settings
+    browser, live_server, tmp_path: Path, settings, offers
 ) -> None:
     settings.STORAGES = {
         **settings.STORAGES,
@@ -32,9 +32,6 @@ def test_director_signs_up_orders_and_downloads_the_countersigned_pdf(
             "OPTIONS": {"location": tmp_path / "private", "base_url": None},
         },
     }
-    # Another transactional test may have flushed the offers of the data migration.
-    for position, (code, name) in enumerate(OFFERS, start=1):
-        Offer.objects.get_or_create(code=code, defaults={"name": name, "position": position})
     admin = UserFactory(email="claire.martin@ars.test", first_name="Claire", last_name="Martin")
     user_grant_group_role(user=admin, role=Role.REGIONAL_ADMIN)
     admin_secret = enrol_totp(admin)

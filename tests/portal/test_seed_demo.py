@@ -13,7 +13,7 @@ from portal.demo import DEMO_PASSWORD
 from portal.models import User
 from practitioners.models import Accreditation
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("offers", "private_storage")]
 
 ACCOUNTS = {
     "admin@ars.demo": "Le réseau régional",
@@ -28,6 +28,17 @@ ACCOUNTS = {
     "dr.en-attente@cabinet-metz.demo": "pas encore de rôle",
     "helene.durand@patient.demo": "Mon dossier d'imagerie",
 }
+
+
+@pytest.fixture
+def private_storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "private", "base_url": None},
+        },
+    }
 
 
 def _counts() -> tuple[int, ...]:
@@ -46,6 +57,24 @@ def test_it_is_idempotent() -> None:
     call_command("seed_demo")
     assert _counts() == first
     assert first[1] >= 3
+
+
+def test_it_signs_the_founders_and_remiremont_purchase_orders() -> None:
+    from billing.models import PurchaseOrder
+
+    call_command("seed_demo")
+    active = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.ACTIVE)
+    offers = {
+        order.establishment.name: sorted(line.offer.code for line in order.lines.all())
+        for order in active.select_related("establishment").prefetch_related("lines__offer")
+    }
+    assert offers == {
+        "CHRU de Nancy": ["sharing"],
+        "Institut de Cancérologie de Lorraine": ["sharing"],
+        "CHR Metz-Thionville": ["sharing"],
+        "CH de Remiremont": ["archive", "pacs"],
+    }
+    assert all(order.signatures.count() == 2 for order in active)
 
 
 @override_settings(PORTAL_DEMO=True)
