@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 
 from billing.models import Offer
 from establishments.models import Establishment, Membership
 from portal.models import User
-from portal.roles import Role
+from portal.roles import GROUP_ROLES, Role
 from portal.services import user_grant_group_role
 from tests.billing.factories import OFFERS
 from tests.browser_support import browser, page  # noqa: F401 - shared browser fixtures
@@ -33,6 +34,24 @@ from tests.factories import (
     UserFactory,
     enrol_totp,
 )
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Give every database test the rows data migrations create (offers, role groups).
+
+    A transactional test (browser journeys) ends with a flush that empties every table, data
+    migrations' rows included; tests that run after it in the same process would miss them.
+    """
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if uses_db:
+        request.getfixturevalue("offers")
+        for role in GROUP_ROLES:
+            Group.objects.get_or_create(name=role.value)
 
 
 @pytest.fixture(autouse=True)
