@@ -54,6 +54,8 @@ if PRODUCTION and not ALLOWED_HOSTS:
         "(noms d'hôte séparés par des virgules)."
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Where the portal is reached: links in e-mails sent by scheduled tasks, which have no request.
+PORTAL_BASE_URL = env_url("PORTAL_BASE_URL", "http://127.0.0.1:8000", ("https", "http")).rstrip("/")
 
 # --- Applications ---------------------------------------------------------------------------
 
@@ -314,6 +316,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EstablishmentStatusEnum": "establishments.models.Establishment.Status",
         "PurchaseOrderStatusEnum": "billing.models.orders.PurchaseOrder.Status",
+        "AccreditationRequestStatusEnum": ("practitioners.models.core.AccreditationRequest.Status"),
     },
 }
 

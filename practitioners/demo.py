@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from establishments.demo import establishment
 from portal.demo import demo_user, seed_step
+from practitioners import demo_directory  # noqa: F401 - the telephony directory's step (35)
 from practitioners.models import (
     Accreditation,
     AccreditationEvent,

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.urls import NoReverseMatch, reverse
 
 from establishments.models import Establishment, Membership
 from portal.models import User
@@ -19,15 +18,6 @@ from practitioners.models import IdentifierType, PracticeSite, PractitionerRefer
 from practitioners.services import AccreditationRequestData, CityPractice
 from tests.factories import EstablishmentFactory, MembershipFactory, UserFactory, enrol_totp
 from tests.practitioners.factories import PracticeSiteFactory, PractitionerReferenceFactory
-
-
-@pytest.fixture(autouse=True)
-def _practitioners_urls(settings: Any) -> None:
-    # Until the lead mounts practitioners.urls in portal/urls.py.
-    try:
-        reverse("practitioners:directory")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = "tests.practitioners.urls"
 
 
 @pytest.fixture

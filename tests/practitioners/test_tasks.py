@@ -28,7 +28,7 @@ def test_the_tasks_expire_and_remind(practitioner, outsider) -> None:
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_expires_accreditations(request, monkeypatch, settings) -> None:
     # The worker process reads this test's database.
     db = connection.settings_dict
