@@ -3,23 +3,19 @@ with a key derived from SECRET_KEY, or read from the operator's file) and the co
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from establishments.models import Establishment
 from portal.models import User
+from portal.secrets import UnreadableSecret, decrypt_secret, encrypt_secret
 from practitioners.models import TelephonyDirectory
 from practitioners.models.directory import DEFAULT_ATTRIBUTE_MAPPING, MAPPED_FACTS
 from practitioners.telephony import (
@@ -35,31 +31,14 @@ from practitioners.telephony import (
 
 logger = logging.getLogger(__name__)
 
-_PASSWORD_KEY_INFO = b"portal.practitioners.telephony-directory.bind-password"
+_PASSWORD_PURPOSE = "practitioners.telephony-directory.bind-password"  # noqa: S105 - a key label
 
 
 # --- Bind passwords: encrypted with a key derived from SECRET_KEY, or in the operator's file ---
 
 
-def _fernet() -> MultiFernet:
-    # SECRET_KEY_FALLBACKS keeps passwords readable while the secret key is being rotated.
-    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet(
-        [
-            Fernet(
-                base64.urlsafe_b64encode(
-                    HKDF(
-                        algorithm=hashes.SHA256(), length=32, salt=None, info=_PASSWORD_KEY_INFO
-                    ).derive(str(secret).encode())
-                )
-            )
-            for secret in secrets
-        ]
-    )
-
-
 def _encrypt_password(password: str) -> str:
-    return _fernet().encrypt(password.encode()).decode()
+    return encrypt_secret(password, purpose=_PASSWORD_PURPOSE)
 
 
 def bind_password(directory: TelephonyDirectory) -> str:
@@ -76,8 +55,8 @@ def bind_password(directory: TelephonyDirectory) -> str:
             ) from None
     if directory.bind_password_encrypted:
         try:
-            return _fernet().decrypt(directory.bind_password_encrypted.encode()).decode()
-        except InvalidToken:
+            return decrypt_secret(directory.bind_password_encrypted, purpose=_PASSWORD_PURPOSE)
+        except UnreadableSecret:
             raise DirectoryConfigurationError(
                 _(
                     "Le mot de passe enregistré ne peut plus être déchiffré (la clé secrète du "
