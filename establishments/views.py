@@ -60,24 +60,12 @@ from establishments.services import (
     invitation_revoke,
     membership_end,
 )
-from portal.models import User
+from portal.http import base_url as _base_url
+from portal.http import error_text as _messages_of
+from portal.http import signed_in_user as _user
 from portal.roles import Role, role_required
 
 PAGE_SIZE = 25
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/")
-
-
-def _messages_of(error: ValidationError) -> str:
-    return " ".join(str(message) for message in error.messages)
 
 
 # --- Regional administrators: the network ----------------------------------------------------

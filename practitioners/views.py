@@ -20,7 +20,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.models import User
+from portal.http import base_url as _base_url
+from portal.http import error_text as _messages_of
+from portal.http import signed_in_user as _user
 from portal.roles import Role, role_required
 from practitioners.forms import (
     AccreditationRequestForm,
@@ -72,20 +74,6 @@ from practitioners.services import (
 )
 
 PAGE_SIZE = 25
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/")
-
-
-def _messages_of(error: ValidationError) -> str:
-    return " ".join(str(message) for message in error.messages)
 
 
 # --- The applicant ---------------------------------------------------------------------------

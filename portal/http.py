@@ -1,0 +1,25 @@
+"""Small request helpers shared by the apps' views."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from portal.models import User
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The request's user, for views already behind a sign-in or role check."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def base_url(request: HttpRequest) -> str:
+    """The portal's address as this request reached it, for links in e-mails."""
+    return request.build_absolute_uri("/")
+
+
+def error_text(error: ValidationError) -> str:
+    """A service's refusal as one line for a flash message."""
+    return " ".join(str(message) for message in error.messages)
