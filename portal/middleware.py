@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from portal.roles import mfa_required
@@ -44,19 +45,29 @@ class SessionLifetimeMiddleware:
         return self.get_response(request)
 
 
-class UserLanguageMiddleware:
-    """Speak the signed-in user's preferred language unless they just chose another one."""
+class LanguageMiddleware:
+    """French first: the language switch's choice, else the account's preference, else French.
+
+    Unlike Django's LocaleMiddleware, the browser's Accept-Language is not consulted: the
+    portal speaks French unless its user asks otherwise.
+    """
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        available = dict(settings.LANGUAGES)
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in available and request.user.is_authenticated:
             language = getattr(request.user, "preferred_language", None)
-            if language:
-                translation.activate(language)
-                request.LANGUAGE_CODE = language
-        return self.get_response(request)
+        if language not in available:
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ("Cookie",))
+        return response
 
 
 # Paths a user without MFA may still reach: enrolment itself, signing out, the language switch.

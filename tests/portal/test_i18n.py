@@ -14,6 +14,23 @@ def test_the_portal_speaks_french_by_default(client: Client) -> None:
     assert "Aller au contenu principal" in page
 
 
+def test_an_english_browser_still_gets_french_until_asked(client: Client) -> None:
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="fr">' in page
+
+
+def test_the_sign_in_message_speaks_the_portal_language(client: Client, patient) -> None:
+    from tests.factories import PASSWORD
+
+    response = client.post(
+        "/accounts/login/",
+        {"login": "helene@patient.test", "password": PASSWORD},
+        HTTP_ACCEPT_LANGUAGE="en-US",
+        follow=True,
+    )
+    assert "Connexion avec" in response.content.decode()
+
+
 def test_the_language_switch_turns_the_portal_to_english(client: Client) -> None:
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert response.status_code == 302
