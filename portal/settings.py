@@ -223,6 +223,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Portail imagerie régional")
+# Accept the code of the previous or next 30-second step too: a code typed as the step turns,
+# or a phone clock a few seconds off, must not lock a clinician out. Codes stay single-use.
+MFA_TOTP_TOLERANCE = 1
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or PORTAL_DEMO or TESTING
 # MFA enrolment is enforced for staff and practitioners, never in the demonstration.
 PORTAL_MFA_ENFORCED = not PORTAL_DEMO

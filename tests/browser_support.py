@@ -69,14 +69,14 @@ _last_code: dict[str, str] = {}
 
 def totp_code(secret: str) -> str:
     """A code the portal accepts now: allauth refuses a code twice, so wait for a new one."""
-    from allauth.mfa.totp.internal.auth import (
-        format_hotp_value,
-        hotp_value,
-        yield_hotp_counters_from_time,
-    )
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     while True:
-        code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+        now = time.time()
+        if 30 - now % 30 < 3:  # about to turn: the page may get it after the step changed
+            time.sleep(30 - now % 30 + 0.2)
+            continue
+        code = format_hotp_value(hotp_value(secret, int(now // 30)))
         if _last_code.get(secret) != code:
             _last_code[secret] = code
             return code
