@@ -8,6 +8,7 @@ accreditations whose status is active (``Accreditation.objects.active()``).
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -70,6 +71,31 @@ def _my_accreditation_url(base_url: str) -> str:
     return link(base_url, reverse("practitioners:my_accreditation"))
 
 
+def _change_status(
+    *,
+    locked: Accreditation,
+    original: Accreditation,
+    status: str,
+    kind: str,
+    by: User,
+    reason: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+) -> None:
+    """A reviewer's decision on an accreditation: new status, history event, e-mail."""
+    _set_status(accreditation=locked, status=status, reason=reason, original=original)
+    event_record(
+        kind=kind, practitioner=locked.practitioner, accreditation=locked, actor=by, comment=reason
+    )
+    mail_users(
+        users=practitioner_recipients(locked.practitioner),
+        subject=subject,
+        template=template,
+        context={"accreditation": locked, **context},
+    )
+
+
 @transaction.atomic
 def accreditation_suspend(
     *, accreditation: Accreditation, by: User, reason: str, base_url: str = ""
@@ -79,21 +105,16 @@ def accreditation_suspend(
     locked = _locked(accreditation)
     if locked.status != Status.ACTIVE:
         raise ValidationError(_("Seule une habilitation active peut être suspendue."))
-    _set_status(
-        accreditation=locked, status=Status.SUSPENDED, reason=reason, original=accreditation
-    )
-    event_record(
+    _change_status(
+        locked=locked,
+        original=accreditation,
+        status=Status.SUSPENDED,
         kind=Kind.SUSPENDED,
-        practitioner=locked.practitioner,
-        accreditation=locked,
-        actor=by,
-        comment=reason,
-    )
-    mail_users(
-        users=practitioner_recipients(locked.practitioner),
+        by=by,
+        reason=reason,
         subject=gettext_noop("Votre habilitation est suspendue"),
         template="emails/practitioners/accreditation_suspended.txt",
-        context={"accreditation": locked, "reason": reason, "url": _my_accreditation_url(base_url)},
+        context={"reason": reason, "url": _my_accreditation_url(base_url)},
     )
     return accreditation
 
@@ -107,24 +128,16 @@ def accreditation_reinstate(
     if locked.status != Status.SUSPENDED:
         raise ValidationError(_("Seule une habilitation suspendue peut être rétablie."))
     over = locked.valid_until < timezone.localdate()
-    _set_status(
-        accreditation=locked,
-        status=Status.EXPIRED if over else Status.ACTIVE,
-        reason=reason.strip(),
+    _change_status(
+        locked=locked,
         original=accreditation,
-    )
-    event_record(
+        status=Status.EXPIRED if over else Status.ACTIVE,
         kind=Kind.REINSTATED,
-        practitioner=locked.practitioner,
-        accreditation=locked,
-        actor=by,
-        comment=reason.strip(),
-    )
-    mail_users(
-        users=practitioner_recipients(locked.practitioner),
+        by=by,
+        reason=reason.strip(),
         subject=gettext_noop("Votre habilitation est rétablie"),
         template="emails/practitioners/accreditation_reinstated.txt",
-        context={"accreditation": locked, "over": over, "url": _my_accreditation_url(base_url)},
+        context={"over": over, "url": _my_accreditation_url(base_url)},
     )
     return accreditation
 
@@ -138,19 +151,16 @@ def accreditation_revoke(
     locked = _locked(accreditation)
     if locked.status not in (Status.ACTIVE, Status.SUSPENDED):
         raise ValidationError(_("Cette habilitation n'est plus en vigueur : rien à révoquer."))
-    _set_status(accreditation=locked, status=Status.REVOKED, reason=reason, original=accreditation)
-    event_record(
+    _change_status(
+        locked=locked,
+        original=accreditation,
+        status=Status.REVOKED,
         kind=Kind.REVOKED,
-        practitioner=locked.practitioner,
-        accreditation=locked,
-        actor=by,
-        comment=reason,
-    )
-    mail_users(
-        users=practitioner_recipients(locked.practitioner),
+        by=by,
+        reason=reason,
         subject=gettext_noop("Votre habilitation est révoquée"),
         template="emails/practitioners/accreditation_revoked.txt",
-        context={"accreditation": locked, "reason": reason, "url": _my_accreditation_url(base_url)},
+        context={"reason": reason, "url": _my_accreditation_url(base_url)},
     )
     return accreditation
 
