@@ -70,6 +70,9 @@ class LanguageMiddleware:
         return response
 
 
+# Where a user sent to enrol was going, offered back to them once enrolled (base.html).
+MFA_NEXT_KEY = "portal_path_before_mfa"
+
 # Paths a user without MFA may still reach: enrolment itself, signing out, the language switch.
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/orthanc-auth/")
 
@@ -81,12 +84,11 @@ class MfaEnrolmentMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if (
-            request.user.is_authenticated
-            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
-            and mfa_required(request.user)
-            and not _has_mfa(request)
-        ):
+        if not request.user.is_authenticated or request.path.startswith(MFA_EXEMPT_PREFIXES):
+            return self.get_response(request)
+        if mfa_required(request.user) and not _has_mfa(request):
+            if request.method == "GET" and not request.path.startswith("/api/"):
+                request.session[MFA_NEXT_KEY] = request.get_full_path()
             if request.path.startswith("/api/"):
                 return JsonResponse(
                     {
@@ -104,6 +106,8 @@ class MfaEnrolmentMiddleware:
                 ),
             )
             return redirect("mfa_index")
+        if request.session.get(MFA_NEXT_KEY) == request.get_full_path():
+            del request.session[MFA_NEXT_KEY]
         return self.get_response(request)
 
 

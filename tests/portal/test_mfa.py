@@ -81,3 +81,21 @@ def test_signing_in_with_mfa_asks_for_the_code(client: Client, db) -> None:
     response = client.post(reverse("mfa_authenticate"), {"code": code})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_once_enrolled_the_user_is_offered_the_page_they_wanted(client_for, db) -> None:
+    user = UserFactory()
+    client = client_for(user)
+    wanted = "/invitations/un-jeton/?source=mail"
+    assert client.get(wanted)["Location"] == reverse("mfa_index")
+
+    before = client.get(reverse("mfa_index")).content.decode()
+    assert "Continuer vers la page demandée" not in before  # not enrolled yet
+    enrol_totp(user)
+    after = client.get(reverse("mfa_index")).content.decode()
+    assert f'href="{wanted}"' in after
+
+    client.get(wanted)
+    assert (
+        "Continuer vers la page demandée" not in client.get(reverse("mfa_index")).content.decode()
+    )
