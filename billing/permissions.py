@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from django.conf import settings
-
 from billing.models import PurchaseOrder
 from establishments.selectors import is_director_of
-from portal.roles import Role, has_role, is_regional_admin
+from portal.roles import Role, has_role, has_second_factor, is_regional_admin
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -95,13 +93,5 @@ def can_amend_order(user: Any, order: PurchaseOrder) -> bool:
 
 
 def has_signature_second_factor(user: Any) -> bool:
-    """Signing needs an authenticator on the account, except in the demonstration.
-
-    This holds even where the MFA enrolment middleware is switched off
-    (``PORTAL_MFA_ENFORCED``): a signature commits the establishment.
-    """
-    if settings.PORTAL_DEMO:
-        return True
-    from allauth.mfa.utils import is_mfa_enabled
-
-    return bool(getattr(user, "is_authenticated", False) and is_mfa_enabled(user))
+    """Signing commits the establishment: it needs a second factor (``portal.roles``)."""
+    return has_second_factor(user)

@@ -29,7 +29,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ArchiveSourceAdmin(ReadOnlyAdmin):
     list_display = ("establishment", "base_url", "enabled", "state", "cursor", "last_success_at")
     list_filter = ("enabled", "state", "demo")
-    exclude = ("password_encrypted",)
+    exclude = ("password_encrypted", "callback_password_hash")
 
 
 @admin.register(Patient)

@@ -7,7 +7,12 @@ Field names that mirror DICOM attributes are the snake_case of the DICOM keyword
 
 from __future__ import annotations
 
+import string
+from urllib.parse import quote
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -188,12 +193,67 @@ class PatientLinkEvent(models.Model):
         return f"{self.get_action_display()} {self.patient_pk} ← {self.other_patient_pk}"
 
 
+# The placeholders of an archive's viewer address (``ArchiveSource.viewer_url``), replaced by
+# percent-encoded values when the portal opens a study in the viewer.
+VIEWER_URL_PLACEHOLDERS = ("study_instance_uid", "token")
+
+
+def validate_viewer_url(value: str) -> None:
+    """A viewer address template: an http(s) URL carrying ``{study_instance_uid}`` and
+    ``{token}`` and no other placeholder (write ``{{`` and ``}}`` for literal braces)."""
+    try:
+        fields = [
+            (name, conversion, spec)
+            for _text, name, spec, conversion in string.Formatter().parse(value)
+            if name is not None
+        ]
+    except ValueError as exc:
+        raise ValidationError(
+            _("Accolade mal fermée : écrivez {{ et }} pour une accolade littérale."),
+            code="viewer_url_braces",
+        ) from exc
+    for name, conversion, spec in fields:
+        if name not in VIEWER_URL_PLACEHOLDERS or conversion or spec:
+            raise ValidationError(
+                _(
+                    "Variable inconnue « {%(name)s} » : seules {study_instance_uid} et "
+                    "{token} sont permises."
+                ),
+                code="viewer_url_placeholder",
+                params={"name": name},
+            )
+    missing = [name for name in VIEWER_URL_PLACEHOLDERS if name not in {f[0] for f in fields}]
+    if missing:
+        raise ValidationError(
+            _("L'adresse doit contenir {study_instance_uid} et {token}."),
+            code="viewer_url_missing",
+        )
+    sample = render_viewer_url(value, study_instance_uid="1.2.3", token="jeton")  # noqa: S106 - a sample value
+    try:
+        URLValidator(schemes=["http", "https"])(sample)
+    except ValidationError as exc:
+        raise ValidationError(
+            _("Adresse invalide : indiquez une URL http:// ou https://."), code="viewer_url"
+        ) from exc
+
+
+def render_viewer_url(template: str, *, study_instance_uid: str, token: str) -> str:
+    """``template`` with its placeholders replaced by percent-encoded values."""
+    return template.format(
+        study_instance_uid=quote(study_instance_uid, safe=""), token=quote(token, safe="")
+    )
+
+
 class ArchiveSource(models.Model):
     """An establishment's Orthanc archive and the state of its sync.
 
     The password is never shown back: it is kept encrypted with a key derived from
     ``SECRET_KEY`` (``imaging.crypto``). ``cursor`` is the last Orthanc change (``Seq``) whose
     effects are in the index; it moves in the same transaction as the rows it covers.
+
+    The archive also calls the portal (the authorization web service, ``/orthanc-auth/``)
+    with its own user and password: the portal only verifies that password, so only a
+    one-way hash of it is kept (``callback_password_hash``, Django's password hashers).
     """
 
     class State(models.TextChoices):
@@ -238,6 +298,16 @@ class ArchiveSource(models.Model):
     last_reconcile_report = models.JSONField(
         _("dernier compte rendu de rapprochement"), default=dict, blank=True
     )
+    callback_username = models.CharField(
+        _("utilisateur de l'archive auprès du portail"), max_length=150, blank=True
+    )
+    callback_password_hash = models.CharField(max_length=256, blank=True, editable=False)
+    viewer_url = models.CharField(
+        _("adresse de la visionneuse"),
+        max_length=500,
+        blank=True,
+        validators=[validate_viewer_url],
+    )
     demo = models.BooleanField(_("donnée de démonstration"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -248,6 +318,12 @@ class ArchiveSource(models.Model):
         ordering = ("establishment__name", "id")
         constraints = [
             models.CheckConstraint(condition=models.Q(cursor__gte=0), name="archive_cursor_gte_0"),
+            # The archive is told apart by its user when it calls the portal.
+            models.UniqueConstraint(
+                fields=["callback_username"],
+                condition=~models.Q(callback_username=""),
+                name="archive_callback_username_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -261,6 +337,19 @@ class ArchiveSource(models.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password_encrypted)
+
+    @property
+    def has_callback_credentials(self) -> bool:
+        return bool(self.callback_username and self.callback_password_hash)
+
+    def viewer_link(self, *, study_instance_uid: str, token: str) -> str | None:
+        """The address opening ``study_instance_uid`` in this archive's viewer with ``token``;
+        None when no viewer is configured."""
+        if not self.viewer_url:
+            return None
+        return render_viewer_url(
+            self.viewer_url, study_instance_uid=study_instance_uid, token=token
+        )
 
 
 class ImagingStudyQuerySet(models.QuerySet["ImagingStudy"]):

@@ -229,6 +229,26 @@ class OrthancClient:
         """``GET /studies/{id}``: main tags of the study and of its patient, series ids."""
         return self._get_dict(f"/studies/{study_id}")
 
+    def patient(self, patient_id: str) -> dict[str, Any]:
+        """``GET /patients/{id}``: the patient's main tags (``MainDicomTags.PatientID``)."""
+        return self._get_dict(f"/patients/{patient_id}")
+
+    def parent_study(self, level: str, resource_id: str) -> dict[str, Any]:
+        """``GET /series/{id}/study`` or ``GET /instances/{id}/study``: the study a series
+        or an instance belongs to (its ``ID`` and main tags), in one call."""
+        if level not in ("series", "instances"):
+            raise ValueError(f"no parent study at level {level!r}")
+        return self._get_dict(f"/{level}/{resource_id}/study")
+
+    def lookup(self, dicom_uid: str) -> list[dict[str, Any]]:
+        """``POST /tools/lookup``: the resources (``ID``, ``Type``) a DICOM identifier names."""
+        payload = self._request(
+            "POST", "/tools/lookup", data=dicom_uid.encode(), headers={"Content-Type": "text/plain"}
+        )
+        if not isinstance(payload, list):
+            raise OrthancProtocolError(_("Réponse inattendue de l'archive à POST /tools/lookup."))
+        return [item for item in payload if isinstance(item, dict)]
+
     def study_series(self, study_id: str) -> list[dict[str, Any]]:
         """``GET /studies/{id}/series``: each series with its modality and instance ids."""
         return self._get_list(f"/studies/{study_id}/series")

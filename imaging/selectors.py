@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from establishments.models import Establishment, Membership
+from imaging.crypto import UnreadableSecret, decrypt_secret
 from imaging.models import ArchiveSource, ImagingStudy, PatientIdentifier, PatientLinkEvent
 from portal.roles import is_regional_admin
 
@@ -70,6 +74,62 @@ def archive_sources_for(*, user: AnyUser) -> QuerySet[ArchiveSource]:
 def archive_source_for(*, user: AnyUser, pk: int) -> ArchiveSource | None:
     """The archive ``pk`` if ``user`` may see it (None otherwise: the view answers 404)."""
     return archive_sources_for(user=user).filter(pk=pk).first()
+
+
+# Archives whose callback password was verified by this process: key → the hash it matched.
+# The slow password hash then runs once per process and credential, not on every request the
+# archive makes; a changed password (another hash) is verified again.
+_verified_callbacks: dict[str, str] = {}
+_VERIFIED_CALLBACKS_MAX = 256
+_dummy_hash: list[str] = []
+
+
+def _callback_key(source_pk: int, password: str) -> str:
+    secret = settings.SECRET_KEY.encode()
+    message = f"{source_pk}\0{password}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def archive_source_for_callback(*, username: str, password: str) -> ArchiveSource | None:
+    """The archive presenting ``username`` and ``password`` when it calls the portal (the
+    authorization web service), or None. The password is checked by Django's hashers, in
+    constant time, and an unknown user costs the same hash as a known one."""
+    source = (
+        ArchiveSource.objects.filter(callback_username=username)
+        .exclude(callback_password_hash="")
+        .first()
+        if username
+        else None
+    )
+    if source is None:
+        if not _dummy_hash:
+            _dummy_hash.append(make_password("not-a-callback-password"))
+        check_password(password, _dummy_hash[0])
+        return None
+    key = _callback_key(source.pk, password)
+    if _verified_callbacks.get(key) == source.callback_password_hash:
+        return source
+    if not check_password(password, source.callback_password_hash):
+        return None
+    if len(_verified_callbacks) >= _VERIFIED_CALLBACKS_MAX:
+        _verified_callbacks.clear()
+    _verified_callbacks[key] = source.callback_password_hash
+    return source
+
+
+def archive_source_reader_matches(*, source: ArchiveSource, username: str, password: str) -> bool:
+    """Whether ``username`` and ``password`` are the portal's own credentials on ``source``
+    (what the sync sends). An archive filtering its requests through the authorization plugin
+    forwards them to the portal like a viewer's token."""
+    if not source.username or not source.password_encrypted:
+        return False
+    try:
+        stored = decrypt_secret(source.password_encrypted)
+    except UnreadableSecret:
+        return False
+    same_user = hmac.compare_digest(username.encode(), source.username.encode())
+    same_password = hmac.compare_digest(password.encode(), stored.encode())
+    return same_user and same_password
 
 
 def establishments_without_archive_for(*, user: AnyUser) -> QuerySet[Establishment]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -21,6 +22,7 @@ from imaging.models import (
     Patient,
     PatientIdentifier,
     PatientLinkEvent,
+    validate_viewer_url,
 )
 from imaging.orthanc import OrthancClient, OrthancError
 from portal.celery import queue_on_commit
@@ -44,6 +46,65 @@ def _clean_base_url(base_url: str) -> str:
     return url
 
 
+# The archive's password towards the portal is a machine secret: long, generated, never typed.
+CALLBACK_PASSWORD_MIN_LENGTH = 16
+
+
+def _clean_viewer_url(viewer_url: str) -> str:
+    url = viewer_url.strip()
+    if url:
+        try:
+            validate_viewer_url(url)
+        except ValidationError as exc:
+            raise ValidationError({"viewer_url": exc.messages}) from exc
+    return url
+
+
+def _set_callback_credentials(
+    source: ArchiveSource, *, username: str, password: str | None
+) -> list[str]:
+    """Give ``source`` the user and password the archive presents when it calls the portal;
+    an empty ``password`` keeps the stored one, an empty ``username`` removes both. Returns
+    the changed fields."""
+    username = username.strip()
+    if not username:
+        if password:
+            raise ValidationError(
+                {"callback_username": _("Indiquez l'utilisateur qui accompagne ce mot de passe.")}
+            )
+        source.callback_username = ""
+        source.callback_password_hash = ""
+        return ["callback_username", "callback_password_hash"]
+    taken = ArchiveSource.objects.filter(callback_username=username).exclude(pk=source.pk)
+    if taken.exists():
+        raise ValidationError(
+            {"callback_username": _("Cet utilisateur est déjà celui d'une autre archive.")}
+        )
+    fields = ["callback_username"]
+    source.callback_username = username
+    if password:
+        if len(password) < CALLBACK_PASSWORD_MIN_LENGTH:
+            raise ValidationError(
+                {
+                    "callback_password": _(
+                        "Le mot de passe de l'archive doit compter au moins %(count)s caractères."
+                    )
+                    % {"count": CALLBACK_PASSWORD_MIN_LENGTH}
+                }
+            )
+        source.callback_password_hash = make_password(password)
+        fields.append("callback_password_hash")
+    elif not source.callback_password_hash:
+        raise ValidationError(
+            {
+                "callback_password": _(
+                    "Le mot de passe de l'archive auprès du portail est obligatoire."
+                )
+            }
+        )
+    return fields
+
+
 @transaction.atomic
 def archive_source_create(
     *,
@@ -52,19 +113,31 @@ def archive_source_create(
     username: str,
     password: str,
     enabled: bool = True,
+    callback_username: str = "",
+    callback_password: str = "",
+    viewer_url: str = "",
 ) -> ArchiveSource:
-    """Connect ``establishment``'s Orthanc archive to the index (one archive each)."""
+    """Connect ``establishment``'s Orthanc archive to the index (one archive each).
+
+    ``callback_username`` and ``callback_password`` are what the archive's authorization
+    plugin presents when it asks the portal (``/orthanc-auth/``); ``viewer_url`` is the
+    address template of the archive's viewer (``imaging.models.validate_viewer_url``).
+    """
     if ArchiveSource.objects.filter(establishment=establishment).exists():
         raise ValidationError(
             {"establishment": _("Cet établissement a déjà une archive configurée.")}
         )
-    return ArchiveSource.objects.create(
+    source = ArchiveSource(
         establishment=establishment,
         base_url=_clean_base_url(base_url),
         username=username.strip(),
         password_encrypted=encrypt_secret(password),
         enabled=enabled,
+        viewer_url=_clean_viewer_url(viewer_url),
     )
+    _set_callback_credentials(source, username=callback_username, password=callback_password)
+    source.save()
+    return source
 
 
 @transaction.atomic
@@ -75,13 +148,26 @@ def archive_source_update(
     username: str,
     password: str | None = None,
     enabled: bool,
+    callback_username: str | None = None,
+    callback_password: str | None = None,
+    viewer_url: str | None = None,
 ) -> ArchiveSource:
     """Change an archive's address, user or state; an empty ``password`` keeps the stored one.
 
-    A new address resets the cursor: another archive has another change log.
+    ``callback_username`` and ``viewer_url`` left to None keep the stored values; an empty
+    ``callback_password`` keeps the stored one, an empty ``callback_username`` removes the
+    archive's access to the portal. A new address resets the cursor: another archive has
+    another change log.
     """
     url = _clean_base_url(base_url)
     fields = ["base_url", "username", "enabled", "updated_at"]
+    if viewer_url is not None:
+        source.viewer_url = _clean_viewer_url(viewer_url)
+        fields.append("viewer_url")
+    if callback_username is not None:
+        fields += _set_callback_credentials(
+            source, username=callback_username, password=callback_password
+        )
     if url != source.base_url:
         source.cursor = 0
         source.archive_last_seq = 0
@@ -106,10 +192,12 @@ def archive_source_remove(*, source: ArchiveSource) -> None:
     source.delete()
 
 
-def archive_source_client(source: ArchiveSource, *, username: str | None = None) -> OrthancClient:
+def archive_source_client(
+    source: ArchiveSource, *, username: str | None = None, timeout_s: float | None = None
+) -> OrthancClient:
     """A client for ``source`` with its stored credentials (``username`` overrides the stored
-    user); raises ``OrthancError`` of kind "configuration" when the stored password cannot be
-    read any more."""
+    user, ``timeout_s`` the default read timeout); raises ``OrthancError`` of kind
+    "configuration" when the stored password cannot be read any more."""
     try:
         password = decrypt_secret(source.password_encrypted)
     except UnreadableSecret as exc:
@@ -121,7 +209,9 @@ def archive_source_client(source: ArchiveSource, *, username: str | None = None)
         )
         error.kind = "configuration"
         raise error from exc
-    return OrthancClient(source.base_url, username or source.username, password)
+    return OrthancClient(
+        source.base_url, username or source.username, password, timeout_s=timeout_s
+    )
 
 
 @dataclass(frozen=True)

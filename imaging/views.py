@@ -101,9 +101,18 @@ def source_create(request: HttpRequest, establishment_pk: int) -> HttpResponse:
 @role_required(*ARCHIVE_ROLES)
 def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     source = _source_or_404(request, pk)
-    initial = {"base_url": source.base_url, "username": source.username, "enabled": source.enabled}
+    initial = {
+        "base_url": source.base_url,
+        "username": source.username,
+        "enabled": source.enabled,
+        "callback_username": source.callback_username,
+        "viewer_url": source.viewer_url,
+    }
     form = ArchiveSourceForm(
-        request.POST or None, initial=initial, has_password=source.has_password
+        request.POST or None,
+        initial=initial,
+        has_password=source.has_password,
+        has_callback_password=bool(source.callback_password_hash),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -132,7 +141,7 @@ def _connection_result(
 def connection_test(request: HttpRequest) -> HttpResponse:
     """ "Tester la connexion" on a new archive: the typed address and credentials."""
     form = ArchiveSourceForm(request.POST)
-    if not form.is_valid():
+    if not form.connection_valid():
         return _connection_result(
             request, None, _("Complétez l'adresse, l'utilisateur et le mot de passe.")
         )
@@ -149,7 +158,7 @@ def source_connection_test(request: HttpRequest, pk: int) -> HttpResponse:
     stored address: a changed address needs the password typed again."""
     source = _source_or_404(request, pk)
     form = ArchiveSourceForm(request.POST, has_password=source.has_password)
-    if not form.is_valid():
+    if not form.connection_valid():
         return _connection_result(request, None, _("Complétez l'adresse et l'utilisateur."))
     data = form.cleaned_data
     if data["password"]:

@@ -23,3 +23,10 @@ def base_url(request: HttpRequest) -> str:
 def error_text(error: ValidationError) -> str:
     """A service's refusal as one line for a flash message."""
     return " ".join(str(message) for message in error.messages)
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The peer's address as the server saw it (the reverse proxy sets REMOTE_ADDR)."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None

@@ -105,6 +105,17 @@ def mfa_required(user: AnyUser | None) -> bool:
     return not roles or bool(roles & MFA_ROLES)
 
 
+def has_second_factor(user: AnyUser | None) -> bool:
+    """Whether ``user`` can confirm a grave act (a signature, an emergency access) with a
+    second factor: an authenticator on the account, whatever ``PORTAL_MFA_ENFORCED`` says.
+    The demonstration needs none."""
+    if settings.PORTAL_DEMO:
+        return True
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return bool(user is not None and user.is_authenticated and is_mfa_enabled(user))
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

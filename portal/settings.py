@@ -358,6 +358,19 @@ if PSC_CLIENT_ID:  # the login button appears only then
         "OAUTH_PKCE_ENABLED": True,
     }
 
+# --- Per-patient access and the access trail (access/, audit/) ---------------------------------
+
+# The longest time any cache (the archive's included) may keep an access decision: revocation,
+# expiry and opposition take effect within it.
+ACCESS_DECISION_VALIDITY_S = env_int("ACCESS_DECISION_VALIDITY_S", 10, minimum=1)
+ACCESS_GRANT_MAX_DAYS = env_int("ACCESS_GRANT_MAX_DAYS", 366, minimum=1)
+BREAK_GLASS_DURATION_S = env_int("BREAK_GLASS_DURATION_S", 4 * 3600, minimum=60)
+BREAK_GLASS_JUSTIFICATION_MIN_LENGTH = env_int(
+    "BREAK_GLASS_JUSTIFICATION_MIN_LENGTH", 30, minimum=1
+)
+AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 12, minimum=1)
+AUDIT_EXPORT_DIR = Path(env_str("AUDIT_EXPORT_DIR", str(VAR_DIR / "audit-exports")))
+
 # --- Permissions per object ------------------------------------------------------------------
 
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row, anonymous users get nothing
@@ -397,6 +410,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "imaging-reconcile-nightly": {
         "task": "imaging.reconcile_all_sources",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "audit-ensure-partitions": {
+        "task": "audit.ensure_partitions",
+        "schedule": crontab(hour=1, minute=10),
     },
     "billing-apply-due-terminations": {
         "task": "billing.apply_due_terminations",

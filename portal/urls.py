@@ -23,9 +23,12 @@ urlpatterns = [
     path("", include("practitioners.urls")),
     path("", include("practitioners.directory_urls")),
     path("", include("imaging.urls")),
+    path("", include("access.urls")),
     path("api/v1/", include("establishments.api_urls")),
     path("api/v1/", include("practitioners.api_urls")),
     path("api/v1/", include("billing.api_urls")),
+    path("api/v1/", include("access.api_urls")),
+    path("orthanc-auth/", include("access.orthanc_auth_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

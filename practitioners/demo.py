@@ -40,6 +40,22 @@ ACCREDITED: list[tuple[str, str, str, str, str, str | CitySite]] = [
         "chr-metz-thionville",
     ),
     (
+        "dr.radiologue@chru-nancy.demo",
+        "Mathieu",
+        "Collin",
+        "10999999104",
+        "SM44",
+        "chru-nancy",
+    ),
+    (
+        "dr.radiologue@icl.demo",
+        "Camille",
+        "Adam",
+        "10999999112",
+        "SM44",
+        "icl",
+    ),
+    (
         "dr.generaliste@cabinet-nancy.demo",
         "Anne",
         "Petit",
@@ -136,7 +152,7 @@ def _seed_pending_request() -> None:
 @seed_step(order=30)
 def seed_practitioners(log: Callable[[str], None]) -> None:
     _seed_references()
-    started = timezone.localdate() - datetime.timedelta(days=60)
+    started = timezone.localdate() - datetime.timedelta(days=180)
     for email, first, last, rpps, specialty, site in ACCREDITED:
         user = demo_user(email, first, last)
         practitioner, _ = Practitioner.objects.get_or_create(

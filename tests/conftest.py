@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -52,6 +53,21 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("offers")
         for role in GROUP_ROLES:
             Group.objects.get_or_create(name=role.value)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_partitions(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The access trail's monthly partitions around today: a reused test database may have been
+    migrated months ago, when the migration created partitions around that day."""
+    from django.db import connection
+
+    from audit.partitions import ensure_current_partitions
+
+    settings = connection.settings_dict
+    if settings["NAME"] != settings.get("TEST", {}).get("NAME"):
+        return  # no test of this session uses the database: none was set up
+    with django_db_blocker.unblock():
+        ensure_current_partitions()
 
 
 @pytest.fixture(autouse=True)

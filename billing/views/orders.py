@@ -52,6 +52,7 @@ from billing.selectors import (
     purchase_orders_filtered,
 )
 from establishments.models import Establishment
+from portal.http import client_ip
 from portal.roles import Role, is_regional_admin, role_required
 
 PAGE_SIZE = 50
@@ -62,10 +63,6 @@ def _order_or_404(request: HttpRequest, pk: int) -> PurchaseOrder:
     if order is None:
         raise Http404
     return order
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _with_lines(queryset: Any) -> Any:
@@ -298,7 +295,7 @@ def _sign(request: HttpRequest, order: PurchaseOrder) -> HttpResponse:
     if request.method == "POST":
         try:
             signed = services.purchase_order_sign(
-                order=order, user=request.user, ip_address=_client_ip(request)
+                order=order, user=request.user, ip_address=client_ip(request)
             )
         except ValidationError as error:
             return _refuse(request, order, error)
@@ -343,7 +340,7 @@ def _countersign(request: HttpRequest, order: PurchaseOrder) -> HttpResponse:
     if request.method == "POST":
         try:
             services.purchase_order_countersign(
-                order=order, user=request.user, ip_address=_client_ip(request)
+                order=order, user=request.user, ip_address=client_ip(request)
             )
         except ValidationError as error:
             return _refuse(request, order, error)

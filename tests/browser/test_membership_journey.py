@@ -76,7 +76,9 @@ def test_director_signs_up_orders_and_downloads_the_countersigned_pdf(
     mine.select_option("#id_establishment", str(establishment.pk))
     mine.check("input[name=offers][value=sharing]")
     mine.fill("#id_estimated_yearly_volume", "12000")
-    mine.fill("#id_start_date", "2026-12-01")
+    # Never in the past, whatever day the suite runs.
+    start = datetime.date.today() + datetime.timedelta(days=7)
+    mine.fill("#id_start_date", start.isoformat())
     mine.wait_for_selector("#estimation:has-text('€')")
     mine.get_by_role("button", name="Enregistrer le brouillon").click()
     mine.wait_for_selector("text=Signer le bon de commande")

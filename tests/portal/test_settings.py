@@ -44,6 +44,9 @@ def _check(**variables: str) -> subprocess.CompletedProcess[str]:
         ("EMAIL_PORT", "vingt-cinq"),
         ("DEBUG", "2"),
         ("PSC_DISCOVERY_URL", "ftp://x"),
+        ("ACCESS_DECISION_VALIDITY_S", "0"),
+        ("BREAK_GLASS_DURATION_S", "quatre heures"),
+        ("AUDIT_RETENTION_MONTHS", "-1"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:

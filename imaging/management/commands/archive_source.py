@@ -1,5 +1,5 @@
 """``manage.py archive_source add|list|remove``: connect establishments' Orthanc archives
-from a script. The password is read from a file, never from the command line."""
+from a script. Passwords are read from files, never from the command line."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ def _first_message(error: ValidationError) -> str:
     return str(error.messages[0]) if error.messages else str(error)
 
 
+def _read_password(name: str) -> str:
+    path = Path(name)
+    try:
+        password = path.read_text(encoding="utf-8").strip("\r\n")
+    except OSError as exc:
+        raise CommandError(f"Fichier de mot de passe illisible : {path}") from exc
+    if not password:
+        raise CommandError(f"Le fichier de mot de passe est vide : {path}")
+    return password
+
+
 class Command(BaseCommand):
     help = "Gère les archives Orthanc connectées à l'index : add, list, remove."
 
@@ -31,6 +42,20 @@ class Command(BaseCommand):
             "--password-file", required=True, help="fichier contenant le mot de passe Orthanc"
         )
         add.add_argument("--disabled", action="store_true", help="ne pas synchroniser encore")
+        add.add_argument(
+            "--callback-username",
+            default="",
+            help="utilisateur de l'archive auprès du portail (WebServiceUsername)",
+        )
+        add.add_argument(
+            "--callback-password-file",
+            help="fichier contenant le mot de passe de l'archive auprès du portail",
+        )
+        add.add_argument(
+            "--viewer-url",
+            default="",
+            help="adresse de la visionneuse, avec {study_instance_uid} et {token}",
+        )
         actions.add_parser("list", help="lister les archives et l'état de leur synchronisation")
         remove = actions.add_parser("remove", help="déconnecter une archive")
         remove.add_argument("--establishment", required=True, help="FINESS géographique")
@@ -52,13 +77,15 @@ class Command(BaseCommand):
 
     def _add(self, options: dict[str, Any]) -> None:
         establishment = self._establishment(options["establishment"])
-        path = Path(options["password_file"])
-        try:
-            password = path.read_text(encoding="utf-8").strip("\r\n")
-        except OSError as exc:
-            raise CommandError(f"Fichier de mot de passe illisible : {path}") from exc
-        if not password:
-            raise CommandError(f"Le fichier de mot de passe est vide : {path}")
+        password = _read_password(options["password_file"])
+        callback_password = ""
+        if bool(options["callback_username"]) != bool(options["callback_password_file"]):
+            raise CommandError(
+                "--callback-username et --callback-password-file vont ensemble : "
+                "indiquez les deux ou aucun."
+            )
+        if options["callback_password_file"]:
+            callback_password = _read_password(options["callback_password_file"])
         try:
             source = archive_source_create(
                 establishment=establishment,
@@ -66,6 +93,9 @@ class Command(BaseCommand):
                 username=options["username"],
                 password=password,
                 enabled=not options["disabled"],
+                callback_username=options["callback_username"],
+                callback_password=callback_password,
+                viewer_url=options["viewer_url"],
             )
         except ValidationError as exc:
             raise CommandError(_first_message(exc)) from exc
@@ -87,6 +117,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{source.pk}\t{source.establishment.finess_eg}\t{source.establishment}\t"
                 f"{source.base_url}\t{source.username}\t{state}\tcurseur {source.cursor}"
+                f"\tappels du portail {source.callback_username or 'non'}"
                 f"\tretard {source.lag}\tdernier succès {success}{error}"
             )
 
