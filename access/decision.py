@@ -25,18 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
-from access.models import AccessGrant, BreakGlassAccess, Opposition
+from access.facts import Facts, Target, facts_for_many, facts_for_one
 from audit.models import ActorRole, Rule
 from audit.services import EventValues, access_events_record
-from imaging.models import ImagingStudy, Patient, PatientIdentifier
+from imaging.models import ImagingStudy, Patient
 from portal.http import client_ip
-from portal.models import User
 from portal.roles import Role, has_role
-from practitioners.models import Accreditation, PracticeSite, Practitioner
 
 AUDIT_PURPOSE = "audit"
 
@@ -51,27 +48,6 @@ class Decision:
     break_glass_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Target:
-    patient: Patient
-    study: ImagingStudy | None = None
-
-
-@dataclass
-class _Facts:
-    """What the rules need to know about one (user, target) pair."""
-
-    practitioner_id: int | None = None
-    accredited: bool = False
-    care_team: bool = False
-    opposed: bool = False
-    grant_id: int | None = None
-    grant_until: datetime.datetime | None = None
-    break_glass_id: int | None = None
-    break_glass_until: datetime.datetime | None = None
-    auditor: bool = False
-
-
 def validity_setting() -> int:
     return int(settings.ACCESS_DECISION_VALIDITY_S)
 
@@ -84,7 +60,7 @@ def _validity(until: datetime.datetime | None, now: datetime.datetime) -> int:
 
 
 def _apply_rules(
-    *, user: Any, target: Target, facts: _Facts, now: datetime.datetime, purpose: str
+    *, user: Any, target: Target, facts: Facts, now: datetime.datetime, purpose: str
 ) -> Decision:
     denied = validity_setting()
     if user is None or not user.is_authenticated:
@@ -148,7 +124,7 @@ def decide(
     if purpose == AUDIT_PURPOSE:
         facts = _auditor_facts(user=user, count=1)[0]
     else:
-        facts = _facts_for_one(user=user, target=target, now=now)
+        facts = facts_for_one(user=user, target=target, now=now)
     decision = _apply_rules(user=user, target=target, facts=facts, now=now, purpose=purpose)
     _record(
         user=user,
@@ -182,7 +158,7 @@ def decide_many(
     if purpose == AUDIT_PURPOSE:
         all_facts = _auditor_facts(user=user, count=len(targets))
     else:
-        all_facts = _facts_for_many(user=user, targets=targets, now=now)
+        all_facts = facts_for_many(user=user, targets=targets, now=now)
     decisions = [
         _apply_rules(user=user, target=target, facts=facts, now=now, purpose=purpose)
         for target, facts in zip(targets, all_facts, strict=True)
@@ -202,7 +178,7 @@ def decide_many(
 def _record(
     *,
     user: Any,
-    decided: Sequence[tuple[Target, _Facts, Decision]],
+    decided: Sequence[tuple[Target, Facts, Decision]],
     action: str,
     channel: str,
     purpose: str,
@@ -228,158 +204,12 @@ def _record(
     )
 
 
-def _auditor_facts(*, user: Any, count: int) -> list[_Facts]:
+def _auditor_facts(*, user: Any, count: int) -> list[Facts]:
     auditor = bool(getattr(user, "is_authenticated", False) and has_role(user, Role.AUDITOR))
-    return [_Facts(auditor=auditor) for _ in range(count)]
+    return [Facts(auditor=auditor) for _ in range(count)]
 
 
-def _needs_facts(user: Any, target: Target) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    return not (target.patient.user_id is not None and target.patient.user_id == user.pk)
-
-
-def _facts_for_one(*, user: Any, target: Target, now: datetime.datetime) -> _Facts:
-    if not _needs_facts(user, target):
-        return _Facts()
-    patient_id = target.patient.pk
-    sites = PracticeSite.objects.filter(
-        practitioner__user_id=OuterRef("pk"), status=PracticeSite.Status.ACTIVE
-    )
-    if target.study is not None:
-        sites = sites.filter(establishment_id=target.study.establishment_id)
-    else:
-        sites = sites.filter(
-            establishment_id__in=PatientIdentifier.objects.filter(
-                patient_record_id=patient_id
-            ).values("establishment_id")
-        )
-    grants = (
-        AccessGrant.objects.active(now)
-        .filter(patient_id=patient_id, practitioner__user_id=OuterRef("pk"))
-        .order_by("-valid_until")
-    )
-    emergencies = (
-        BreakGlassAccess.objects.active(now)
-        .filter(patient_id=patient_id, user_id=OuterRef("pk"))
-        .order_by("-expires_at")
-    )
-    row = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            practitioner_id=Subquery(
-                Practitioner.objects.filter(user_id=OuterRef("pk")).values("pk")[:1]
-            ),
-            accredited=Exists(
-                Accreditation.objects.active(timezone.localdate(now)).filter(
-                    practitioner__user_id=OuterRef("pk")
-                )
-            ),
-            care_team=Exists(sites),
-            opposed=Exists(Opposition.objects.active().filter(patient_id=patient_id)),
-            grant_id=Subquery(grants.values("pk")[:1]),
-            grant_until=Subquery(grants.values("valid_until")[:1]),
-            break_glass_id=Subquery(emergencies.values("pk")[:1]),
-            break_glass_until=Subquery(emergencies.values("expires_at")[:1]),
-        )
-        .values(
-            "practitioner_id",
-            "accredited",
-            "care_team",
-            "opposed",
-            "grant_id",
-            "grant_until",
-            "break_glass_id",
-            "break_glass_until",
-        )
-        .first()
-    )
-    return _Facts(**row) if row else _Facts()
-
-
-def _facts_for_many(
-    *, user: Any, targets: Sequence[Target], now: datetime.datetime
-) -> list[_Facts]:
-    asking = [target for target in targets if _needs_facts(user, target)]
-    if not asking:
-        return [_Facts() for _ in targets]
-    practitioner = (
-        Practitioner.objects.filter(user_id=user.pk)
-        .annotate(
-            accredited=Exists(
-                Accreditation.objects.active(timezone.localdate(now)).filter(
-                    practitioner_id=OuterRef("pk")
-                )
-            )
-        )
-        .values("pk", "accredited")
-        .first()
-    )
-    if practitioner is None or not practitioner["accredited"]:
-        practitioner_id = practitioner["pk"] if practitioner else None
-        return [_Facts(practitioner_id=practitioner_id) for _ in targets]
-    practitioner_id = practitioner["pk"]
-    team_establishments = set(
-        PracticeSite.objects.filter(
-            practitioner_id=practitioner_id,
-            status=PracticeSite.Status.ACTIVE,
-            establishment__isnull=False,
-        ).values_list("establishment_id", flat=True)
-    )
-    patient_ids = {target.patient.pk for target in asking}
-    known_by_team: set[int] = set()
-    patient_level = {target.patient.pk for target in asking if target.study is None}
-    if patient_level and team_establishments:
-        known_by_team = set(
-            PatientIdentifier.objects.filter(
-                patient_record_id__in=patient_level, establishment_id__in=team_establishments
-            ).values_list("patient_record_id", flat=True)
-        )
-    opposed = set(
-        Opposition.objects.active()
-        .filter(patient_id__in=patient_ids)
-        .values_list("patient_id", flat=True)
-    )
-    grants: dict[int, tuple[int, datetime.datetime]] = {}
-    for pk, patient_id, until in (
-        AccessGrant.objects.active(now)
-        .filter(practitioner_id=practitioner_id, patient_id__in=patient_ids)
-        .order_by("valid_until")
-        .values_list("pk", "patient_id", "valid_until")
-    ):
-        grants[patient_id] = (pk, until)  # the one ending last wins
-    emergencies: dict[int, tuple[int, datetime.datetime]] = {}
-    for pk, patient_id, until in (
-        BreakGlassAccess.objects.active(now)
-        .filter(user_id=user.pk, patient_id__in=patient_ids)
-        .order_by("expires_at")
-        .values_list("pk", "patient_id", "expires_at")
-    ):
-        emergencies[patient_id] = (pk, until)
-
-    def facts_of(target: Target) -> _Facts:
-        patient_id = target.patient.pk
-        if target.study is not None:
-            care_team = target.study.establishment_id in team_establishments
-        else:
-            care_team = patient_id in known_by_team
-        grant = grants.get(patient_id)
-        emergency = emergencies.get(patient_id)
-        return _Facts(
-            practitioner_id=practitioner_id,
-            accredited=True,
-            care_team=care_team,
-            opposed=patient_id in opposed,
-            grant_id=grant[0] if grant else None,
-            grant_until=grant[1] if grant else None,
-            break_glass_id=emergency[0] if emergency else None,
-            break_glass_until=emergency[1] if emergency else None,
-        )
-
-    return [facts_of(target) for target in targets]
-
-
-def _actor_role(user: Any, decision: Decision, facts: _Facts) -> str:
+def _actor_role(user: Any, decision: Decision, facts: Facts) -> str:
     if user is None or not user.is_authenticated:
         return ActorRole.ANONYMOUS
     if decision.reason == Rule.PATIENT_SELF:
@@ -395,7 +225,7 @@ def _event(
     *,
     user: Any,
     target: Target,
-    facts: _Facts,
+    facts: Facts,
     decision: Decision,
     action: str,
     channel: str,
