@@ -7,12 +7,14 @@ TEST_ENV := PORTAL_ENV=test
 # Two cores on our machines: one pytest worker per core.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format messages makemessages services system-deps node-deps bench worker beat help
+.PHONY: demo test lint format messages makemessages services system-deps node-deps bench bench-access bench-auth worker beat help
 
 help:
 	@echo "make demo   installe, migre une base SQLite, charge la région de démonstration et sert http://127.0.0.1:8000"
 	@echo "make test   installe ce qu'il faut, démarre PostgreSQL et Redis, lance ruff, mypy et toute la suite"
 	@echo "make lint   ruff (lint + format) et mypy"
+	@echo "make bench-access  banc de la décision d'accès sur la région semée (BENCH_ARGS=\"--scale 0.01\" : rapide)"
+	@echo "make bench-auth    banc de charge de tokens/validate sous gunicorn face à une vue triviale (même BENCH_ARGS)"
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -57,6 +59,14 @@ test: .venv/.synced system-deps node-deps services messages lint
 # Archive sync against a real Orthanc; `make bench BENCH_ARGS="--count 2000"` for a quick run.
 bench: .venv/.synced system-deps services
 	$(TEST_ENV) PORTAL_TEST_DATABASE=bench_portal $(PYTHON) bench/sync_orthanc.py $(BENCH_ARGS)
+
+# The access decision at regional scale (seeds its database once); `BENCH_ARGS="--scale 0.01"`.
+bench-access: .venv/.synced system-deps services
+	$(TEST_ENV) $(PYTHON) bench/access_scale.py $(BENCH_ARGS)
+
+# The archive's authorization web service under load (gunicorn, wrk), on bench-access's database.
+bench-auth: .venv/.synced system-deps services
+	$(TEST_ENV) $(PYTHON) bench/orthanc_auth_load.py $(BENCH_ARGS)
 
 worker: .venv/.synced
 	$(PYTHON) -m celery -A portal worker --loglevel INFO --max-tasks-per-child 50

@@ -6,6 +6,7 @@
 #   slapd, ldap-utils: the telephony directory tests run a real OpenLDAP server
 #   orthanc (+ dicomweb, python plugins): the imaging tests run a real archive
 #   nodejs, npm: the Pro Santé Connect tests run a real OpenID Connect provider (oidc-provider)
+#   wrk: the load benchmark of the archive's authorization web service (bench/orthanc_auth_load.py)
 set -euo pipefail
 
 missing=()
@@ -20,6 +21,7 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v pg_isready >/dev/null || missing+=(postgresql-client)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v wrk >/dev/null || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -3,7 +3,8 @@
 ``OrthancLab`` runs Debian's ``/usr/sbin/Orthanc`` on 127.0.0.1 with its own configuration
 and storage in a folder of its own, and stops it by PID. ``dicom_instance`` builds a small
 Secondary Capture instance with pydicom (8×8 pixels) carrying the patient and study tags a
-test needs.
+test needs. ``AuthorizingOrthancLab`` is an Orthanc that asks an authorization web service
+(the portal's, or a stand-in) about every HTTP request, through the project's Python plugin.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import requests
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -26,6 +28,9 @@ from imaging.orthanc import OrthancClient
 
 ORTHANC_BINARY = Path("/usr/sbin/Orthanc")
 PYTHON_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancPython.so")
+DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
+# The project's Orthanc plugin asking the portal about every request (Debian installs).
+AUTHORIZATION_PLUGIN = Path(__file__).resolve().parents[2] / "orthanc" / "portal_authorization.py"
 TEST_INS_ISSUER = "1.2.250.1.213.1.4.10"  # INS-NIR for tests (ANS)
 
 
@@ -84,7 +89,7 @@ class OrthancLab:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _write_config(self) -> Path:
+    def _config(self) -> dict[str, object]:
         storage = self.directory / "storage"
         storage.mkdir(parents=True, exist_ok=True)
         config: dict[str, object] = {
@@ -106,9 +111,16 @@ class OrthancLab:
             script.write_text(_SLOW_FILTER.format(flag=str(self.slow_flag)))
             config["Plugins"] = [str(PYTHON_PLUGIN)]
             config["PythonScript"] = str(script)
+        return config
+
+    def _write_config(self) -> Path:
         path = self.directory / "orthanc.json"
-        path.write_text(json.dumps(config, indent=1))
+        path.write_text(json.dumps(self._config(), indent=1))
         return path
+
+    def _ready(self, response: requests.Response) -> bool:
+        """Whether Orthanc's answer to ``GET /system`` at start means it is up."""
+        return response.status_code == 200
 
     def start(self, timeout_s: float = 30) -> None:
         config = self._write_config()
@@ -127,7 +139,7 @@ class OrthancLab:
                 response = requests.get(
                     f"{self.url}/system", auth=(self.username, self.password), timeout=1
                 )
-                if response.status_code == 200:
+                if self._ready(response):
                     return
             except requests.RequestException:
                 pass
@@ -202,6 +214,73 @@ class OrthancLab:
             client.close()
 
 
+class AuthorizingOrthancLab(OrthancLab):
+    """An Orthanc whose every HTTP request the project's plugin
+    (``orthanc/portal_authorization.py``) submits to the authorization web service at
+    ``web_service_url``, with the DICOMweb plugin and Orthanc's own authentication off (as the
+    plugin requires).
+
+    Neither a viewer token nor the portal's reader may write: ``load()`` uploads while the plugin
+    is off, then restarts Orthanc with it.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        web_service_url: str,
+        web_service_username: str,
+        web_service_password: str,
+        web_service_identifier: str | None = None,
+        timeout_s: float = 5,
+        **options: Any,
+    ) -> None:
+        super().__init__(directory, **options)
+        self.authorization: dict[str, object] = {
+            "WebServiceRootUrl": web_service_url,
+            "WebServiceUsername": web_service_username,
+            "WebServicePassword": web_service_password,
+            "WebServiceIdentifier": web_service_identifier,
+            "TokenHttpHeaders": ["Authorization", "token"],
+            "TokenGetArguments": ["token"],
+            "Timeout": timeout_s,
+        }
+        self.enforcing = True
+
+    def _config(self) -> dict[str, object]:
+        config = super()._config()
+        if self.enforcing:
+            config.update(
+                {
+                    "AuthenticationEnabled": False,
+                    "Plugins": [str(DICOMWEB_PLUGIN), str(PYTHON_PLUGIN)],
+                    "PythonScript": str(AUTHORIZATION_PLUGIN),
+                    "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+                    "PortalAuthorization": self.authorization,
+                }
+            )
+        return config
+
+    def _ready(self, response: requests.Response) -> bool:
+        # Up, whatever the portal answered about the readiness probe.
+        return response.status_code in (200, 403)
+
+    def load(self, instances: Iterable[bytes]) -> list[dict[str, str]]:
+        """Upload ``instances`` with the plugin off, wait until their studies are stable, then
+        run with the plugin again."""
+        self.stop()
+        self.enforcing = False
+        try:
+            self.start()
+            answers = self.upload(instances)
+            self.wait_stable({answer["ParentStudy"] for answer in answers})
+        finally:
+            self.stop()
+            self.enforcing = True
+        self.start()
+        return answers
+
+
 def dicom_instance(
     *,
     patient_id: str,
@@ -261,3 +340,175 @@ def dicom_instance(
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+# --- Report instances: encapsulated PDF and structured report (for tests/imaging/test_reports.py)
+# A block of its own: built from ``dicom_instance`` (same patient, study and series tags) with
+# the image taken out.
+
+ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
+BASIC_TEXT_SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.11"
+ENHANCED_SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.22"
+XRAY_DOSE_SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.67"
+_IMAGE_KEYWORDS = (
+    "ConversionType",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "PixelData",
+)
+
+
+def _document(
+    *, sop_class: str, modality: str, content_date: str, content_time: str, **tags: Any
+) -> Dataset:
+    from pydicom import dcmread
+
+    ds = dcmread(io.BytesIO(dicom_instance(modality=modality, **tags)))
+    for keyword in _IMAGE_KEYWORDS:
+        if keyword in ds:
+            delattr(ds, keyword)
+    ds.SOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.ContentDate = content_date
+    ds.ContentTime = content_time
+    ds.InstanceNumber = 1
+    return ds
+
+
+def _file_bytes(ds: Dataset) -> bytes:
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def encapsulated_pdf_instance(
+    *,
+    pdf: bytes,
+    content_date: str = "20260314",
+    content_time: str = "110000",
+    mime_type: str = "application/pdf",
+    declare_length: bool = True,
+    **tags: Any,
+) -> bytes:
+    """An Encapsulated PDF instance (modality DOC) carrying ``pdf``, padded to an even length
+    as DICOM wants; ``declare_length=False`` leaves out EncapsulatedDocumentLength."""
+    ds = _document(
+        sop_class=ENCAPSULATED_PDF_STORAGE,
+        modality="DOC",
+        content_date=content_date,
+        content_time=content_time,
+        **tags,
+    )
+    ds.BurnedInAnnotation = "YES"
+    ds.DocumentTitle = "Compte rendu"
+    ds.ConceptNameCodeSequence = [sr_concept("Compte rendu")]
+    ds.MIMETypeOfEncapsulatedDocument = mime_type
+    ds.EncapsulatedDocument = pdf + b"\x00" * (len(pdf) % 2)
+    if declare_length:
+        ds.EncapsulatedDocumentLength = len(pdf)
+    return _file_bytes(ds)
+
+
+def sr_concept(meaning: str) -> Dataset:
+    """A code item for ``meaning`` in a private test coding scheme."""
+    import zlib
+
+    code = Dataset()
+    code.CodeValue = f"T{zlib.crc32(meaning.encode()) % 10**8:08d}"
+    code.CodingSchemeDesignator = "99PORTAIL"
+    code.CodeMeaning = meaning
+    return code
+
+
+def _sr_item(value_type: str, meaning: str, relationship: str, **values: Any) -> Dataset:
+    item = Dataset()
+    item.RelationshipType = relationship
+    item.ValueType = value_type
+    item.ConceptNameCodeSequence = [sr_concept(meaning)]
+    for keyword, value in values.items():
+        setattr(item, keyword, value)
+    return item
+
+
+def sr_container(meaning: str, *children: Dataset, relationship: str = "CONTAINS") -> Dataset:
+    return _sr_item(
+        "CONTAINER",
+        meaning,
+        relationship,
+        ContinuityOfContent="SEPARATE",
+        ContentSequence=list(children),
+    )
+
+
+def sr_text(meaning: str, text: str, *, relationship: str = "CONTAINS") -> Dataset:
+    return _sr_item("TEXT", meaning, relationship, TextValue=text)
+
+
+def sr_code(meaning: str, value_meaning: str, *, relationship: str = "CONTAINS") -> Dataset:
+    return _sr_item("CODE", meaning, relationship, ConceptCodeSequence=[sr_concept(value_meaning)])
+
+
+def sr_pname(meaning: str, name: str, *, relationship: str = "HAS OBS CONTEXT") -> Dataset:
+    return _sr_item("PNAME", meaning, relationship, PersonName=name)
+
+
+def sr_date(meaning: str, day: str, *, relationship: str = "CONTAINS") -> Dataset:
+    return _sr_item("DATE", meaning, relationship, Date=day)
+
+
+def sr_num(meaning: str, value: str, ucum: str, *, relationship: str = "CONTAINS") -> Dataset:
+    unit = Dataset()
+    unit.CodeValue = ucum
+    unit.CodingSchemeDesignator = "UCUM"
+    unit.CodeMeaning = ucum
+    measured = Dataset()
+    measured.NumericValue = value
+    measured.MeasurementUnitsCodeSequence = [unit]
+    return _sr_item("NUM", meaning, relationship, MeasuredValueSequence=[measured])
+
+
+def structured_report_dataset(
+    *,
+    title: str,
+    content: Iterable[Dataset],
+    sop_class: str = BASIC_TEXT_SR_STORAGE,
+    content_date: str = "20260314",
+    content_time: str = "110000",
+    verified_by: str | None = None,
+    verified_at: str = "20260314113000",
+    completion: str = "COMPLETE",
+    **tags: Any,
+) -> Dataset:
+    """A structured report (modality SR) whose root container is ``title``."""
+    ds = _document(
+        sop_class=sop_class,
+        modality="SR",
+        content_date=content_date,
+        content_time=content_time,
+        **tags,
+    )
+    ds.ValueType = "CONTAINER"
+    ds.ContinuityOfContent = "SEPARATE"
+    ds.ConceptNameCodeSequence = [sr_concept(title)]
+    ds.CompletionFlag = completion
+    ds.VerificationFlag = "VERIFIED" if verified_by else "UNVERIFIED"
+    if verified_by:
+        observer = Dataset()
+        observer.VerifyingObserverName = verified_by
+        observer.VerifyingOrganization = "Service d'imagerie"
+        observer.VerificationDateTime = verified_at
+        observer.VerifyingObserverIdentificationCodeSequence = []
+        ds.VerifyingObserverSequence = [observer]
+    ds.ContentSequence = list(content)
+    return ds
+
+
+def structured_report_instance(**options: Any) -> bytes:
+    """``structured_report_dataset(**options)`` as file bytes."""
+    return _file_bytes(structured_report_dataset(**options))
