@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from access.activation import code_hash, code_lifetime
 from access.decision import Target, decide, decide_many
-from access.models import AccessGrant, BreakGlassAccess, Opposition
+from access.models import AccessGrant, BreakGlassAccess, Opposition, PatientAccessCode
 from audit.models import AccessEvent, Action, Channel
 from audit.partitions import ensure_partitions
 from establishments.demo import establishment
 from imaging.demo import HELENE_INS
-from imaging.models import ImagingStudy, Patient
+from imaging.models import ImagingStudy, Patient, PatientIdentifier
 from portal.demo import seed_step
 from portal.models import User
 
@@ -34,6 +35,10 @@ HOSPITAL_RADIOLOGISTS = {
 GP = "dr.generaliste@cabinet-nancy.demo"
 WITHOUT_RIGHT = "dr.sans-acces@cabinet-epinal.demo"
 HELENE_EMAIL = "helene.durand@patient.demo"
+# A printed access code for a patient of CHR Metz-Thionville without an account: a newcomer
+# tries the activation with it (README, "Demo accounts").
+DEMO_ACCESS_CODE = "DEMO-PATI-ENT1"
+DEMO_CODE_PATIENT_ID = "MTZ-000002"
 
 
 @dataclass(order=True)
@@ -201,3 +206,36 @@ def _replay(visit: _Visit, user: User, patient: Patient) -> int:
     targets = [Target(patient, study) for study in studies]
     decide_many(user=user, targets=targets, action=Action.READ, channel=Channel.WEB, at=visit.at)
     return 1 + len(targets)
+
+
+@seed_step(order=51)
+def seed_access_code(log: Callable[[str], None]) -> None:
+    identifier = (
+        PatientIdentifier.objects.select_related("patient_record")
+        .filter(establishment=establishment("chr-metz-thionville"), patient_id=DEMO_CODE_PATIENT_ID)
+        .first()
+    )
+    if identifier is None or identifier.patient_record is None:
+        return
+    patient = identifier.patient_record
+    if patient.user_id is not None:
+        log(f"code d'accès patient : déjà utilisé ({patient.display_name})")
+        return
+    now = timezone.now()
+    code, created = PatientAccessCode.objects.get_or_create(
+        code_hash=code_hash(DEMO_ACCESS_CODE),
+        defaults={
+            "patient": patient,
+            "establishment": identifier.establishment,
+            "issued_by": _user("referent@chr-metz-thionville.demo"),
+            "issued_at": now,
+            "expires_at": now + code_lifetime(),
+        },
+    )
+    if not created and code.used_at is None and code.expires_at <= now:
+        # A demo database lives longer than a code: keep the demonstration's code usable.
+        code.issued_at, code.expires_at = now, now + code_lifetime()
+        code.failed_attempts, code.locked_at = 0, None
+        code.save(update_fields=["issued_at", "expires_at", "failed_attempts", "locked_at"])
+    birth = patient.patient_birth_date.strftime("%d/%m/%Y") if patient.patient_birth_date else "?"
+    log(f"code d'accès patient : {DEMO_ACCESS_CODE} pour {patient.display_name}, né(e) le {birth}")

@@ -130,10 +130,10 @@ def _one_target_params(*, user_id: int, target: Target, now: datetime.datetime) 
 
 
 def _as_datetime(value: Any) -> datetime.datetime | None:
-    # SQLite hands back text; PostgreSQL an aware datetime.
-    if value is None or isinstance(value, datetime.datetime):
-        return value
-    parsed = parse_datetime(value)
+    # PostgreSQL hands back an aware datetime; SQLite a naive one in UTC, or text.
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime.datetime) else parse_datetime(value)
     if parsed is not None and timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed

@@ -240,4 +240,5 @@ class BreakGlassAccess(models.Model):
         return self.opened_at <= moment < self.expires_at
 
 
+from access.activation_models import PatientAccessCode  # noqa: E402, F401
 from access.token_models import ViewerToken  # noqa: E402, F401

@@ -112,6 +112,15 @@ def share_candidates(*, user: Any, query: str, limit: int = 20) -> list[Practiti
     return list(directory_search(query=words).exclude(user_id=user.pk)[: limit + 1])
 
 
+def live_record(patient: Patient) -> Patient:
+    """The record ``patient`` was merged into, through every merge; itself if never merged."""
+    seen = {patient.pk}
+    while patient.merged_into_id is not None and patient.merged_into_id not in seen:
+        seen.add(patient.merged_into_id)
+        patient = Patient.objects.get(pk=patient.merged_into_id)
+    return patient
+
+
 def is_the_patient(*, user: Any, patient: Patient) -> bool:
     return bool(getattr(user, "is_authenticated", False) and patient.user_id == user.pk)
 
@@ -146,6 +155,38 @@ def grants_of_patient(*, patient: Patient) -> QuerySet[AccessGrant]:
         .select_related("practitioner", "granted_by", "revoked_by", "establishment")
         .order_by("-valid_from", "-id")
     )
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A grant as the screens show it: ``state`` is active, suspended (by the opposition),
+    upcoming, revoked or expired."""
+
+    grant: AccessGrant
+    state: str
+
+    @property
+    def revocable(self) -> bool:
+        return self.state in ("active", "suspended", "upcoming")
+
+
+def _grant_state(grant: AccessGrant, *, opposed: bool, now: datetime.datetime) -> str:
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.valid_until <= now:
+        return "expired"
+    if grant.valid_from > now:
+        return "upcoming"
+    return "suspended" if opposed else "active"
+
+
+def grant_rows(*, patient: Patient, opposed: bool) -> list[GrantRow]:
+    """Every grant on ``patient``, newest first, with its state."""
+    now = timezone.now()
+    return [
+        GrantRow(grant, _grant_state(grant, opposed=opposed, now=now))
+        for grant in grants_of_patient(patient=patient)
+    ]
 
 
 def grants_given_by(*, user: User) -> QuerySet[AccessGrant]:

@@ -281,8 +281,9 @@ def break_glass_review(
 
 @transaction.atomic
 def break_glass_acknowledge(*, by: User, access: BreakGlassAccess) -> BreakGlassAccess:
-    """The patient has seen the notice of an emergency access to their record."""
-    if not selectors.is_the_patient(user=by, patient=access.patient):
+    """The patient has seen the notice of an emergency access to their record (or to a
+    record since merged into theirs)."""
+    if not selectors.is_the_patient(user=by, patient=selectors.live_record(access.patient)):
         raise PermissionDenied
     if access.patient_acknowledged_at is None:
         access.patient_acknowledged_at = timezone.now()

@@ -58,6 +58,28 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
     return end
 
 
+def last_day_field() -> forms.DateField:
+    """The last day of an access, as staff and patients give it."""
+    return forms.DateField(
+        label=_("Accès jusqu'au (inclus)"),
+        widget=DateInput(),
+        error_messages={
+            "required": _("Indiquez le dernier jour de l'accès."),
+            "invalid": _("Indiquez une date valide, par exemple 31/12/2026."),
+        },
+    )
+
+
+def bound_last_day(field: forms.Field) -> None:
+    """Today's bounds on a ``last_day_field`` (set per request: the form outlives the day)."""
+    field.widget.attrs.update(
+        {"min": timezone.localdate().isoformat(), "max": last_day_allowed().isoformat()}
+    )
+    field.help_text = _(
+        "L'accès prend fin à minuit le soir de ce jour. Il dure au plus %(days)d jours."
+    ) % {"days": settings.ACCESS_GRANT_MAX_DAYS}
+
+
 class GrantForm(forms.Form):
     """Share the patient with an accredited practitioner, on an establishment's behalf."""
 
@@ -85,14 +107,7 @@ class GrantForm(forms.Form):
             "invalid_choice": _("Choisissez le motif du partage."),
         },
     )
-    last_day = forms.DateField(
-        label=_("Accès jusqu'au (inclus)"),
-        widget=DateInput(),
-        error_messages={
-            "required": _("Indiquez le dernier jour de l'accès."),
-            "invalid": _("Indiquez une date valide, par exemple 31/12/2026."),
-        },
-    )
+    last_day = last_day_field()
     establishment = forms.TypedChoiceField(
         label=_("Au nom de l'établissement"),
         coerce=int,
@@ -128,13 +143,7 @@ class GrantForm(forms.Form):
         else:
             # Acting for one establishment only: the service takes it.
             del self.fields["establishment"]
-        last_day = self.fields["last_day"]
-        last_day.widget.attrs.update(
-            {"min": timezone.localdate().isoformat(), "max": last_day_allowed().isoformat()}
-        )
-        last_day.help_text = _(
-            "L'accès prend fin à minuit le soir de ce jour. Il dure au plus %(days)d jours."
-        ) % {"days": settings.ACCESS_GRANT_MAX_DAYS}
+        bound_last_day(self.fields["last_day"])
 
     def chosen_establishment(self) -> Establishment | None:
         pk = self.cleaned_data.get("establishment")

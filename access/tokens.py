@@ -139,22 +139,35 @@ def viewer_token_issue(
     study, the viewer's own list): only when ``access.decide`` lets the user see the study,
     which the decision traces on the API channel. Raises ``ObjectDoesNotExist`` alike for an
     unknown study and a refused one, so that the answer does not tell them apart."""
-    study = None
-    if study_instance_uid:
-        study = viewer_token_study(study_instance_uid=study_instance_uid)
-        if study is None or study.patient is None:
-            raise ObjectDoesNotExist(study_instance_uid)
-        decision = decide(
-            user=user,
-            patient=study.patient,
-            study=study,
-            action=Action.READ,
-            channel=Channel.API,
-            request=request,
-        )
-        if not decision.granted:
-            raise ObjectDoesNotExist(study_instance_uid)
-    return viewer_token_mint(user=user, study=study)
+    if not study_instance_uid:
+        return viewer_token_mint(user=user)
+    study = viewer_token_study(study_instance_uid=study_instance_uid)
+    minted = (
+        viewer_token_for_study(user=user, study=study, channel=Channel.API, request=request)
+        if study is not None
+        else None
+    )
+    if minted is None:
+        raise ObjectDoesNotExist(study_instance_uid)
+    return minted
+
+
+def viewer_token_for_study(
+    *, user: User, study: ImagingStudy, channel: str, request: HttpRequest | None = None
+) -> MintedToken | None:
+    """A token for ``user`` bound to ``study``, when ``access.decide`` (traced on
+    ``channel``) lets them see it; None when it does not."""
+    if study.patient is None:
+        return None
+    decision = decide(
+        user=user,
+        patient=study.patient,
+        study=study,
+        action=Action.READ,
+        channel=channel,
+        request=request,
+    )
+    return viewer_token_mint(user=user, study=study) if decision.granted else None
 
 
 def viewer_token_for_owner(*, user: Any, pk: int) -> ViewerToken | None:

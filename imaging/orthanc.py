@@ -53,6 +53,12 @@ class OrthancProtocolError(OrthancError):
     kind = "protocol"
 
 
+class OrthancTooLarge(OrthancProtocolError):
+    """A file or value is larger than the caller agreed to read."""
+
+    kind = "too_large"
+
+
 @dataclass(frozen=True)
 class Change:
     seq: int
@@ -120,47 +126,17 @@ class OrthancClient:
         json_body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        url = self.base_url + path
-        try:
-            response = self._session().request(
-                method,
-                url,
-                params=params,
-                data=data,
-                json=json_body,
-                headers=headers,
-                timeout=self._timeout,
-            )
-        except requests.Timeout as exc:
-            raise OrthancUnreachable(
-                _("L'archive %(url)s ne répond pas dans le délai imparti.") % {"url": self.base_url}
-            ) from exc
-        except requests.RequestException as exc:
-            raise OrthancUnreachable(
-                _("Archive injoignable à l'adresse %(url)s (connexion impossible).")
-                % {"url": self.base_url}
-            ) from exc
+        response = self._send(
+            method,
+            path,
+            params=params,
+            data=data,
+            json=json_body,
+            headers=headers,
+        )
         status = response.status_code
-        if status in (401, 403):
-            raise OrthancCredentialsError(
-                _(
-                    "L'archive refuse les identifiants (HTTP %(status)s) : vérifiez "
-                    "l'utilisateur et le mot de passe Orthanc."
-                )
-                % {"status": status},
-                status=status,
-            )
-        if status == 404:
-            raise OrthancNotFound(
-                _("Ressource introuvable dans l'archive (HTTP 404) : %(path)s") % {"path": path},
-                status=status,
-            )
         if status >= 400:
-            raise OrthancProtocolError(
-                _("L'archive a répondu HTTP %(status)s à %(method)s %(path)s.")
-                % {"status": status, "method": method, "path": path},
-                status=status,
-            )
+            raise self._status_error(status, method, path)
         if not response.content:
             return None
         try:
@@ -280,6 +256,84 @@ class OrthancClient:
             if len(page) < page_size:
                 return
             since += len(page)
+
+    def instance_content(self, instance_id: str, tag: str, *, max_bytes: int) -> bytes:
+        """``GET /instances/{id}/content/{gggg-eeee}``: the raw value of one tag (an
+        EncapsulatedDocument, say), padding included; ``OrthancTooLarge`` past ``max_bytes``."""
+        return self._get_bytes(
+            f"/instances/{instance_id}/content/{tag}", max_bytes=max_bytes, accept="*/*"
+        )
+
+    def instance_file(self, instance_id: str, *, max_bytes: int) -> bytes:
+        """``GET /instances/{id}/file``: the stored DICOM file; ``OrthancTooLarge`` past
+        ``max_bytes``."""
+        return self._get_bytes(
+            f"/instances/{instance_id}/file", max_bytes=max_bytes, accept="application/dicom"
+        )
+
+    def _get_bytes(self, path: str, *, max_bytes: int, accept: str) -> bytes:
+        """A binary GET read a chunk at a time, stopping as soon as more than ``max_bytes``
+        arrive (counted after decompression: Orthanc gzips its answers)."""
+        response = self._send("GET", path, headers={"Accept": accept}, stream=True)
+        with response:
+            if response.status_code >= 400:
+                raise self._status_error(response.status_code, "GET", path)
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                for chunk in response.iter_content(chunk_size=64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise OrthancTooLarge(
+                            _("Fichier trop volumineux dans l'archive (plus de %(size)s octets).")
+                            % {"size": max_bytes}
+                        )
+                    chunks.append(chunk)
+            except requests.RequestException as exc:
+                raise self._unreachable(exc) from exc
+        return b"".join(chunks)
+
+    def _send(self, method: str, path: str, **options: Any) -> requests.Response:
+        """One HTTP request to the archive; a connection failure or a timeout is
+        ``OrthancUnreachable``."""
+        try:
+            return self._session().request(
+                method, self.base_url + path, timeout=self._timeout, **options
+            )
+        except requests.RequestException as exc:
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, error: requests.RequestException) -> OrthancUnreachable:
+        if isinstance(error, requests.Timeout):
+            return OrthancUnreachable(
+                _("L'archive %(url)s ne répond pas dans le délai imparti.") % {"url": self.base_url}
+            )
+        return OrthancUnreachable(
+            _("Archive injoignable à l'adresse %(url)s (connexion impossible).")
+            % {"url": self.base_url}
+        )
+
+    def _status_error(self, status: int, method: str, path: str) -> OrthancError:
+        """The error an HTTP error status means."""
+        if status in (401, 403):
+            return OrthancCredentialsError(
+                _(
+                    "L'archive refuse les identifiants (HTTP %(status)s) : vérifiez "
+                    "l'utilisateur et le mot de passe Orthanc."
+                )
+                % {"status": status},
+                status=status,
+            )
+        if status == 404:
+            return OrthancNotFound(
+                _("Ressource introuvable dans l'archive (HTTP 404) : %(path)s") % {"path": path},
+                status=status,
+            )
+        return OrthancProtocolError(
+            _("L'archive a répondu HTTP %(status)s à %(method)s %(path)s.")
+            % {"status": status, "method": method, "path": path},
+            status=status,
+        )
 
     # --- writes (tests, the benchmark and operators' tooling) ----------------------------
 

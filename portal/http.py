@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import HttpRequest
 
 from portal.models import User
@@ -23,6 +26,19 @@ def base_url(request: HttpRequest) -> str:
 def error_text(error: ValidationError) -> str:
     """A service's refusal as one line for a flash message."""
     return " ".join(str(message) for message in error.messages)
+
+
+def form_add_errors(
+    form: Form, error: ValidationError, *, field_of: Mapping[str, str] | None = None
+) -> None:
+    """A service's refusal on ``form``: on the field it names (renamed by ``field_of``) when
+    the form has that field, else on the whole form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for key, errors in error.error_dict.items():
+        field = (field_of or {}).get(key, key)
+        form.add_error(field if field in form.fields else None, errors)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

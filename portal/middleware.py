@@ -73,8 +73,16 @@ class LanguageMiddleware:
 # Where a user sent to enrol was going, offered back to them once enrolled (base.html).
 MFA_NEXT_KEY = "portal_path_before_mfa"
 
-# Paths a user without MFA may still reach: enrolment itself, signing out, the language switch.
-MFA_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/orthanc-auth/")
+# Paths a user without MFA may still reach: enrolment itself, signing out, the language switch,
+# and the activation of the patient portal (a new account has no role yet; patients need none).
+MFA_EXEMPT_PREFIXES = (
+    "/accounts/",
+    "/i18n/",
+    "/static/",
+    "/healthz",
+    "/orthanc-auth/",
+    "/mon-dossier/activer/",
+)
 
 
 class MfaEnrolmentMiddleware:

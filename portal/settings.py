@@ -368,6 +368,11 @@ BREAK_GLASS_DURATION_S = env_int("BREAK_GLASS_DURATION_S", 4 * 3600, minimum=60)
 BREAK_GLASS_JUSTIFICATION_MIN_LENGTH = env_int(
     "BREAK_GLASS_JUSTIFICATION_MIN_LENGTH", 30, minimum=1
 )
+# The patient portal's access codes: days a printed code stays valid, wrong birth dates before
+# it locks, and activation attempts one account or address may make per quarter of an hour.
+PATIENT_ACCESS_CODE_DAYS = env_int("PATIENT_ACCESS_CODE_DAYS", 30, minimum=1)
+PATIENT_ACCESS_CODE_MAX_FAILURES = env_int("PATIENT_ACCESS_CODE_MAX_FAILURES", 5, minimum=1)
+PATIENT_ACTIVATION_ATTEMPTS = env_int("PATIENT_ACTIVATION_ATTEMPTS", 10, minimum=1)
 AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 12, minimum=1)
 AUDIT_EXPORT_DIR = Path(env_str("AUDIT_EXPORT_DIR", str(VAR_DIR / "audit-exports")))
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("practitioners.directory_urls")),
     path("", include("imaging.urls")),
     path("", include("access.urls")),
+    path("mon-dossier/", include("access.patient_urls")),
     path("api/v1/", include("establishments.api_urls")),
     path("api/v1/", include("practitioners.api_urls")),
     path("api/v1/", include("billing.api_urls")),

@@ -1,5 +1,6 @@
 """Practitioners' pages: their patients, the exact patient search, a patient's imaging across
-establishments, and emergency ("break-the-glass") access.
+establishments, opening a study in its archive's viewer, and emergency ("break-the-glass")
+access.
 
 Every page that shows patient data asks ``access.decision`` first, which leaves one trace per
 patient or study, and shows only what it granted. A refused patient is never described: the
@@ -20,15 +21,16 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from access import selectors, services, timeline
+from access import selectors, services, timeline, tokens
 from access.decision import Decision, Target, decide, decide_many
 from access.forms import BreakGlassForm, PatientSearchForm
 from audit.models import Action, Channel, Rule
@@ -187,9 +189,9 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not decision.granted:
         return _refused(request, patient, decision)
-    page = Paginator(timeline.patient_studies(patient=patient), STUDIES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    # The archive source tells whether a study has a viewer to open it in (one join, no query).
+    studies_query = timeline.patient_studies(patient=patient).select_related("source")
+    page = Paginator(studies_query, STUDIES_PER_PAGE).get_page(request.GET.get("page"))
     studies = list(page.object_list)
     decisions = _decide_web(request, [Target(patient, study) for study in studies], Action.READ)
     ends = timeline.right_ends(decisions=[decision, *decisions])
@@ -212,6 +214,51 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_share": selectors.can_manage_grants_of(user=user, patient=patient),
         },
     )
+
+
+# --- A study in its archive's viewer -----------------------------------------------------------
+
+
+@require_POST
+@never_cache
+@practitioner_required
+def study_viewer_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open a study in its archive's viewer: when ``access.decide`` lets the practitioner see
+    it, mint a viewer token bound to them and to this study, and send the browser on to the
+    viewer with it (303). An unknown study and a refused one both answer 404.
+
+    The study is named by its internal id, so the portal's address carries no patient data; the
+    token is only in the answer's ``Location`` (never stored in a cache: ``never_cache``) and
+    the archive asks the portal about it at every request."""
+    study = get_object_or_404(
+        ImagingStudy.objects.present().select_related("patient", "source"),
+        pk=pk,
+        patient__isnull=False,
+    )
+    assert study.patient is not None  # filtered above
+    user = signed_in_user(request)
+    decision = decide(
+        user=user,
+        patient=study.patient,
+        study=study,
+        action=Action.READ,
+        channel=Channel.WEB,
+        request=request,
+    )
+    if not decision.granted:
+        raise Http404
+    if study.source is None or not study.source.viewer_url:
+        return render(
+            request,
+            "access/practitioner/viewer_unavailable.html",
+            {"patient_pk": study.patient.pk},
+            status=409,
+        )
+    minted = tokens.viewer_token_mint(user=user, study=study)
+    assert minted.url is not None  # the source has a viewer address, checked above
+    response = HttpResponseRedirect(minted.url)
+    response.status_code = 303  # "see other": the browser follows with a GET
+    return response
 
 
 # --- Emergency access --------------------------------------------------------------------------

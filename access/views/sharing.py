@@ -11,22 +11,21 @@ practitioner's name); the URLs carry internal ids only.
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from access import selectors, services
+from access import activation, selectors, services
+from access.handout import access_code_handout
 from access.models import AccessGrant
 from access.sharing_forms import (
     GrantForm,
@@ -36,35 +35,12 @@ from access.sharing_forms import (
     opposition_withdraw_form,
 )
 from imaging.models import Patient
-from portal.http import error_text, signed_in_user
+from portal.http import error_text, form_add_errors, signed_in_user
 
 SEARCH_LIMIT = 20
 QUERY_MAX_LENGTH = 100
 # A service's error keys that a form names differently.
 FIELD_OF_SERVICE_KEY = {"valid_until": "last_day"}
-
-
-@dataclass(frozen=True)
-class GrantRow:
-    """A grant as the page shows it: ``state`` is active, suspended (by the opposition),
-    upcoming, revoked or expired."""
-
-    grant: AccessGrant
-    state: str
-
-    @property
-    def revocable(self) -> bool:
-        return self.state in ("active", "suspended", "upcoming")
-
-
-def _grant_state(grant: AccessGrant, *, opposed: bool, now: datetime.datetime) -> str:
-    if grant.revoked_at is not None:
-        return "revoked"
-    if grant.valid_until <= now:
-        return "expired"
-    if grant.valid_from > now:
-        return "upcoming"
-    return "suspended" if opposed else "active"
 
 
 def _rights(request: HttpRequest, patient: Patient) -> selectors.StaffSharing:
@@ -116,11 +92,7 @@ def _page(
 ) -> HttpResponse:
     oppositions = list(selectors.oppositions_of(patient=patient))
     opposition = next((item for item in oppositions if item.withdrawn_at is None), None)
-    now = timezone.now()
-    rows = [
-        GrantRow(grant, _grant_state(grant, opposed=opposition is not None, now=now))
-        for grant in selectors.grants_of_patient(patient=patient)
-    ]
+    rows = selectors.grant_rows(patient=patient, opposed=opposition is not None)
     grant_form = grant_form or GrantForm(establishments=rights.establishments)
     chosen = grant_form["practitioner"].value() if grant_form.is_bound else ""
     context = {
@@ -133,19 +105,11 @@ def _page(
         "grant_form": grant_form,
         "opposition_form": opposition_form or opposition_record_form(),
         "withdraw_form": withdraw_form or opposition_withdraw_form(),
+        "portal_active": patient.user_id is not None,
+        "pending_code": activation.pending_code(patient=patient),
         **_choices_context(request, query, str(chosen or "")),
     }
     return render(request, "access/sharing/patient_sharing.html", context, status=status)
-
-
-def _put_errors(form: Form, error: ValidationError) -> None:
-    """A service's refusal on the form: on the field it names when the form has that field."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for key, errors in error.error_dict.items():
-        field = FIELD_OF_SERVICE_KEY.get(key, key)
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @require_GET
@@ -180,7 +144,7 @@ def grant_create(request: HttpRequest, pk: int) -> HttpResponse:
                 establishment=form.chosen_establishment(),
             )
         except ValidationError as error:
-            _put_errors(form, error)
+            form_add_errors(form, error, field_of=FIELD_OF_SERVICE_KEY)
         else:
             messages.success(
                 request,
@@ -248,7 +212,7 @@ def _opposition_change(request: HttpRequest, pk: int, *, withdraw: bool) -> Http
                 by=signed_in_user(request), patient=patient, comment=form.cleaned_data["comment"]
             )
         except ValidationError as error:
-            _put_errors(form, error)
+            form_add_errors(form, error, field_of=FIELD_OF_SERVICE_KEY)
         else:
             messages.success(request, done)
             return redirect("access:patient-sharing", pk=patient.pk)
@@ -272,3 +236,32 @@ def opposition_record(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def opposition_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return _opposition_change(request, pk, withdraw=True)
+
+
+@require_POST
+@never_cache
+@login_required
+def access_code_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    """Print a patient-portal access code: the answer is the PDF sheet to hand the patient,
+    the only place the code ever appears (the portal keeps its keyed hash)."""
+    patient, rights = _patient(request, pk)
+    chosen = request.POST.get("establishment", "")
+    establishment = next((e for e in rights.establishments if str(e.pk) == chosen), None)
+    if establishment is None and len(rights.establishments) == 1:
+        establishment = rights.establishments[0]
+    if establishment is None:
+        messages.error(request, _("Choisissez l'établissement qui remet le code."))
+        return redirect("access:patient-sharing", pk=patient.pk)
+    try:
+        issued = activation.access_code_issue(
+            by=signed_in_user(request), patient=patient, establishment=establishment
+        )
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect("access:patient-sharing", pk=patient.pk)
+    response = HttpResponse(access_code_handout(issued=issued), content_type="application/pdf")
+    # A neutral name: the file may be saved on a shared workstation.
+    response["Content-Disposition"] = (
+        f'attachment; filename="code-acces-espace-patient-{issued.record.pk}.pdf"'
+    )
+    return response

@@ -13,7 +13,7 @@ from access.models import AccessGrant, BreakGlassAccess, Opposition
 from establishments.models import Establishment
 from imaging.models import ImagingStudy, Patient
 from portal.models import User
-from tests.factories import EstablishmentFactory
+from tests.factories import EstablishmentFactory, PatientFactory, UserFactory
 from tests.imaging.factories import ImagingStudyFactory, PatientIdentifierFactory
 from tests.practitioners.factories import PracticeSiteFactory
 
@@ -45,6 +45,16 @@ def record(patient: User, hospital: Establishment, clinic: Establishment) -> Rec
             patient_identifier=at_clinic, study_date=datetime.date(2026, 6, 9), modalities="MR"
         ),
     )
+
+
+@pytest.fixture
+def other_patient(hospital: Establishment) -> tuple[User, Record]:
+    """Another patient of the hospital, with an account and a study with its report."""
+    user = UserFactory(email="paul@patient.test", first_name="Paul", last_name="Autre")
+    person = PatientFactory(user=user, patient_name="AUTRE^Paul")
+    identifier = PatientIdentifierFactory(establishment=hospital, patient_record=person)
+    study = ImagingStudyFactory(patient_identifier=identifier, report_available=True)
+    return user, Record(patient=person, hospital_study=study, clinic_study=study)
 
 
 @pytest.fixture

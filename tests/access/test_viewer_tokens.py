@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
-from access import viewer_api
 from access.token_models import ViewerToken
 from access.tokens import (
     TokenState,
@@ -23,14 +22,10 @@ from access.tokens import (
 )
 from audit.models import AccessEvent, Channel, Rule
 from imaging.models import ArchiveSource, ImagingStudy
-from portal import urls as portal_urls
 from tests.access.conftest import Record, grant_to, oppose
 from tests.imaging.factories import ArchiveSourceFactory
 
-# The API's routes until access.api_urls includes them; the portal's for everything else.
-urlpatterns = [path("api/v1/", include(viewer_api.urlpatterns)), *portal_urls.urlpatterns]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 VIEWER_URL = (
     "https://pacs.chr.test/ohif/viewer?StudyInstanceUIDs={study_instance_uid}&token={token}"
@@ -241,8 +236,6 @@ def test_the_schema_documents_the_viewer_token_endpoints(tmp_path) -> None:
         "--fail-on-warn",
         "--format",
         "openapi-json",
-        "--urlconf",
-        __name__,
         "--file",
         str(schema_file),
     )

@@ -47,6 +47,7 @@ def _check(**variables: str) -> subprocess.CompletedProcess[str]:
         ("ACCESS_DECISION_VALIDITY_S", "0"),
         ("BREAK_GLASS_DURATION_S", "quatre heures"),
         ("AUDIT_RETENTION_MONTHS", "-1"),
+        ("PATIENT_ACCESS_CODE_DAYS", "un mois"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:
