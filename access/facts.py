@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 
 from access.models import AccessGrant, BreakGlassAccess, Opposition
 from imaging.models import ImagingStudy, Patient, PatientIdentifier
+from portal.hot_sql import hot_cursor
 from portal.models import User
 from practitioners.models import Accreditation, PracticeSite, Practitioner
 
@@ -143,7 +144,7 @@ def facts_for_one(*, user: Any, target: Target, now: datetime.datetime) -> Facts
     """The facts of one target, in one query."""
     if not needs_facts(user, target):
         return Facts()
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             _one_target_sql(by_study=target.study is not None),
             _one_target_params(user_id=user.pk, target=target, now=now),

@@ -51,6 +51,7 @@ from access.token_models import ViewerToken
 from access.tokens import (
     TokenState,
     token_value_clean,
+    viewer_token_bearer,
     viewer_token_find,
     viewer_token_remaining_s,
     viewer_token_touch,
@@ -190,7 +191,7 @@ def validation_answer(
         return _refused("no token", query)
     if _is_portal(source, query.token_value):
         return _portal_answer(query)
-    token, state = viewer_token_find(raw=query.token_value, at=now)
+    token, state = viewer_token_bearer(raw=query.token_value, at=now)
     if token is None or state != TokenState.VALID or not token.user.is_active:
         return _refused(state.value if token else "unknown token", query, token)
     validity = min(validity_setting(), viewer_token_remaining_s(token, at=now))

@@ -12,6 +12,7 @@ import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from access.decision import decide
 from access.token_models import ViewerToken
 from audit.models import Action, Channel
 from imaging.models import ImagingStudy
+from portal.hot_sql import hot_cursor
 from portal.models import User
 
 TOKEN_BYTES = 32
@@ -80,15 +82,68 @@ def viewer_token_find(
     token = (
         ViewerToken.objects.select_related("user", "study", "study__patient", "study__source")
         .filter(token_hash=token_hash(value))
+        .order_by()
         .first()
     )
-    if token is None:
+    return token, _state(token, at)
+
+
+@cache
+def _bearer_sql() -> str:
+    # Only names from the models' metadata are formatted in.
+    return (
+        "SELECT t.id, t.study_id, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, "  # noqa: S608
+        "u.id, u.email, u.first_name, u.last_name, u.is_active "
+        f"FROM {ViewerToken._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        "WHERE t.token_hash = %s"
+    )
+
+
+def viewer_token_bearer(
+    *, raw: str, at: datetime.datetime | None = None
+) -> tuple[ViewerToken | None, TokenState]:
+    """``viewer_token_find`` for the archive's every request: the token and its user only
+    (``token.user`` is loaded, ``token.study`` is not: compare ``token.study_id``), in one
+    hand-written query, which costs a tenth of the ORM's composition on this hot path."""
+    value = token_value_clean(raw)
+    if not value or len(value) > TOKEN_MAX_LENGTH:
         return None, TokenState.UNKNOWN
+    with hot_cursor() as cursor:
+        cursor.execute(_bearer_sql(), [token_hash(value)])
+        row = cursor.fetchone()
+    if row is None:
+        return None, TokenState.UNKNOWN
+    pk, study_id, created, expires, revoked, last_used, user_id, email, first, last, active = row
+    user = User(id=user_id, email=email, first_name=first, last_name=last, is_active=bool(active))
+    token = ViewerToken(
+        id=pk,
+        user_id=user_id,
+        study_id=study_id,
+        created_at=_aware(created) or created,
+        expires_at=_aware(expires) or expires,
+        revoked_at=_aware(revoked),
+        last_used_at=_aware(last_used),
+    )
+    token.user = user
+    token._state.adding = False
+    return token, _state(token, at)
+
+
+def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
+    # SQLite hands back naive datetimes in UTC.
+    if value is not None and timezone.is_naive(value):
+        return value.replace(tzinfo=datetime.UTC)
+    return value
+
+
+def _state(token: ViewerToken | None, at: datetime.datetime | None) -> TokenState:
+    if token is None:
+        return TokenState.UNKNOWN
     if token.revoked_at is not None:
-        return token, TokenState.REVOKED
+        return TokenState.REVOKED
     if (at or timezone.now()) >= token.expires_at:
-        return token, TokenState.EXPIRED
-    return token, TokenState.VALID
+        return TokenState.EXPIRED
+    return TokenState.VALID
 
 
 def viewer_token_remaining_s(token: ViewerToken, *, at: datetime.datetime | None = None) -> int:

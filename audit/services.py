@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.chain import FIELDS, clean_text, digest
 from audit.models import AccessEvent, ChainHead
+from portal.hot_sql import hot_cursor
 
 
 @dataclass
@@ -88,7 +89,7 @@ def _insert_sql() -> str:
 
 def _insert_chained_by_trigger(rows: list[dict[str, object]]) -> list[AccessEvent]:
     columns = [[row[name] for row in rows] for name in _VALUE_NAMES]
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_insert_sql(), columns)
         chained = cursor.fetchall()
     events = []

@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from establishments.models import Establishment, Membership
 from imaging.crypto import UnreadableSecret, decrypt_secret
 from imaging.models import ArchiveSource, ImagingStudy, PatientIdentifier, PatientLinkEvent
+from portal.hot_sql import hot_cursor
+from portal.local_cache import LocalTtlCache
 from portal.roles import is_regional_admin
 
 if TYPE_CHECKING:
@@ -90,30 +93,58 @@ def _callback_key(source_pk: int, password: str) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
+# An archive calls for every image a viewer loads: the source a user and password were
+# verified for is kept in the process for at most ACCESS_DECISION_VALIDITY_S, so a removed or
+# changed callback password stops working within that time in every worker, and at once in
+# the one that changed it (``callback_sources_forget``).
+_callback_sources: LocalTtlCache[ArchiveSource] = LocalTtlCache(
+    max_entries=256, ttl_s=lambda: float(settings.ACCESS_DECISION_VALIDITY_S)
+)
+
+
+@cache
+def _callback_sql() -> str:
+    # Only the model's table name is formatted in.
+    return (
+        f"SELECT id, callback_password_hash FROM {ArchiveSource._meta.db_table} "  # noqa: S608
+        "WHERE callback_username = %s AND callback_password_hash <> ''"
+    )
+
+
+def callback_sources_forget() -> None:
+    """Forget the verified callback credentials of this process (one of them changed)."""
+    _callback_sources.clear()
+
+
 def archive_source_for_callback(*, username: str, password: str) -> ArchiveSource | None:
     """The archive presenting ``username`` and ``password`` when it calls the portal (the
     authorization web service), or None. The password is checked by Django's hashers, in
     constant time, and an unknown user costs the same hash as a known one."""
-    source = (
-        ArchiveSource.objects.filter(callback_username=username)
-        .exclude(callback_password_hash="")
-        .first()
-        if username
-        else None
-    )
-    if source is None:
+    recent_key = (username, _callback_key(0, password))
+    recent = _callback_sources.get(recent_key)
+    if recent is not None:
+        return recent
+    row = None
+    if username:
+        with hot_cursor() as cursor:
+            cursor.execute(_callback_sql(), [username])
+            row = cursor.fetchone()
+    if row is None:
         if not _dummy_hash:
             _dummy_hash.append(make_password("not-a-callback-password"))
         check_password(password, _dummy_hash[0])
         return None
-    key = _callback_key(source.pk, password)
-    if _verified_callbacks.get(key) == source.callback_password_hash:
-        return source
-    if not check_password(password, source.callback_password_hash):
-        return None
-    if len(_verified_callbacks) >= _VERIFIED_CALLBACKS_MAX:
-        _verified_callbacks.clear()
-    _verified_callbacks[key] = source.callback_password_hash
+    source_pk, password_hash = row
+    key = _callback_key(source_pk, password)
+    if _verified_callbacks.get(key) != password_hash:
+        if not check_password(password, password_hash):
+            return None
+        if len(_verified_callbacks) >= _VERIFIED_CALLBACKS_MAX:
+            _verified_callbacks.clear()
+        _verified_callbacks[key] = password_hash
+    source = ArchiveSource.objects.filter(pk=source_pk).first()
+    if source is not None:
+        _callback_sources.set(recent_key, source)
     return source
 
 

@@ -25,6 +25,7 @@ from imaging.models import (
     validate_viewer_url,
 )
 from imaging.orthanc import OrthancClient, OrthancError
+from imaging.selectors import callback_sources_forget
 from portal.celery import queue_on_commit
 
 if TYPE_CHECKING:
@@ -183,6 +184,9 @@ def archive_source_update(
         source.next_attempt_at = None
         fields.append("next_attempt_at")
     source.save(update_fields=fields)
+    # This process forgets the source it kept for the archive's calls (the others within
+    # ACCESS_DECISION_VALIDITY_S).
+    callback_sources_forget()
     return source
 
 
@@ -190,6 +194,7 @@ def archive_source_update(
 def archive_source_remove(*, source: ArchiveSource) -> None:
     """Disconnect an archive. Its studies stay in the index, no longer tied to a source."""
     source.delete()
+    callback_sources_forget()
 
 
 def archive_source_client(

@@ -142,6 +142,9 @@ if (
     # An embedded database needs its folder; nothing else is written at start-up.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0))
+# The hottest statements (access decision, archive callback) as prepared statements
+# (portal/hot_sql.py); false behind a connection pooler in transaction mode.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if TESTING and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Several checkouts may test at once on one machine: each names its own database.
     DATABASES["default"]["TEST"] = {"NAME": env_str("PORTAL_TEST_DATABASE", "test_portal")}

@@ -21,6 +21,7 @@ from django.test import Client
 
 from billing.models import Offer
 from establishments.models import Establishment, Membership
+from portal import local_cache
 from portal.models import User
 from portal.roles import GROUP_ROLES, Role
 from portal.services import user_grant_group_role
@@ -72,8 +73,10 @@ def _audit_partitions(django_db_setup: None, django_db_blocker: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    # Rate-limit counters and cached sessions must not leak from one test to the next.
+    # Rate-limit counters, cached sessions and per-process answers must not leak from one test
+    # to the next.
     cache.clear()
+    local_cache.clear_all()
 
 
 def _staff(**names: str) -> User:

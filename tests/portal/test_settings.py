@@ -48,6 +48,7 @@ def _check(**variables: str) -> subprocess.CompletedProcess[str]:
         ("BREAK_GLASS_DURATION_S", "quatre heures"),
         ("AUDIT_RETENTION_MONTHS", "-1"),
         ("PATIENT_ACCESS_CODE_DAYS", "un mois"),
+        ("DATABASE_PREPARED_STATEMENTS", "peut-être"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:
