@@ -25,6 +25,8 @@ urlpatterns = [
     path("", include("imaging.urls")),
     path("", include("access.urls")),
     path("mon-dossier/", include("access.patient_urls")),
+    path("", include("reporting.urls")),
+    path("", include("reporting.report_urls")),
     path("api/v1/", include("establishments.api_urls")),
     path("api/v1/", include("practitioners.api_urls")),
     path("api/v1/", include("billing.api_urls")),

@@ -76,6 +76,8 @@ def line_chart(
     count = max(len(labels), 1)
     step_x = plot_w / max(count - 1, 1)
     parts: list[str] = []
+    # Four steps: a top of 10 reads 2,5 and 7,5, not rounded ticks.
+    decimals = 0 if (top_value / 4).is_integer() else 1
     for tick in range(5):
         value = top_value * tick / 4
         y = top + plot_h - plot_h * tick / 4
@@ -83,7 +85,7 @@ def line_chart(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(french_number(value))}</text>"
+            f"{escape(french_number(value, decimals=decimals))}</text>"
         )
     every = max(1, count // 8)
     for index, label in enumerate(labels):

@@ -71,10 +71,24 @@ class Period:
         return f"du {self.start:%d/%m/%Y} au {self.end:%d/%m/%Y}"
 
     def previous(self) -> Period:
-        """The period of the same length just before (for trends)."""
+        """The period of the same length just before."""
         end = self.start - datetime.timedelta(days=1)
         start = end - datetime.timedelta(days=self.days - 1)
         return Period(code=f"{start.isoformat()}..{end.isoformat()}", start=start, end=end)
+
+    def preceding(self) -> Period:
+        """What a trend compares this period with: the month, quarter, half or year just
+        before (September for October, though a day shorter); for two dates, ``previous``."""
+        day = self.start - datetime.timedelta(days=1)
+        if _MONTH.match(self.code):
+            return period_parse(f"{day.year}-{day.month:02d}")
+        if _QUARTER.match(self.code):
+            return period_parse(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+        if _HALF.match(self.code):
+            return period_parse(f"{day.year}-S{1 if day.month <= 6 else 2}")
+        if _YEAR.match(self.code):
+            return period_parse(str(day.year))
+        return self.previous()
 
 
 def _month_end(year: int, month: int) -> datetime.date:

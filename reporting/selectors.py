@@ -174,6 +174,7 @@ def establishments_table(
             DailyRollup.objects.filter(
                 day__gte=period.start, day__lte=period.end, establishment__isnull=False
             )
+            .order_by()
             .values_list("establishment_id", flat=True)
             .distinct()
         )
