@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-from audit.models import AccessEvent, RetentionRun
+from audit.models import AccessEvent, RetentionAnchor, RetentionRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -41,6 +41,7 @@ class CappedCountPaginator(Paginator):
 @admin.register(AccessEvent)
 class AccessEventAdmin(ReadOnlyAdmin):
     list_display = (
+        "chain",
         "chain_seq",
         "recorded_at",
         "actor_label",
@@ -58,13 +59,28 @@ class AccessEventAdmin(ReadOnlyAdmin):
     list_per_page = 50
 
 
+class RetentionAnchorInline(admin.TabularInline):
+    """Where each chain stood at the end of the purged month."""
+
+    model = RetentionAnchor
+    fields = ("chain", "row_count", "first_seq", "last_seq", "last_hash")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(RetentionRun)
 class RetentionRunAdmin(ReadOnlyAdmin):
+    inlines = (RetentionAnchorInline,)
     list_display = (
         "month",
         "row_count",
-        "first_seq",
-        "last_seq",
         "partition",
         "export_path",
         "export_sha256",

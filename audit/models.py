@@ -1,15 +1,19 @@
 """The access trail: one row per access decision, append-only and hash-chained.
 
 Rows hold plain values (ids, labels), never foreign keys: the trail must outlive what it
-describes and sits below every other app. On PostgreSQL the table is partitioned by month of
-``recorded_at``, a trigger numbers and chains each row as it is inserted, and another refuses
-UPDATE and DELETE (see the migration). On SQLite (the demo) ``audit.services`` does the chaining.
+describes and sits below every other app. The trail is ``audit.chain.CHAINS`` independent hash
+chains, so that concurrent writers do not queue behind one chain head. On PostgreSQL the table is
+partitioned by month of ``recorded_at``, a trigger picks each row's chain, numbers and chains it
+as it is inserted, and another refuses UPDATE and DELETE (see the migrations). On SQLite (the
+demo) ``audit.services`` does the chaining, in chain 1.
 """
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from audit.chain import CHAINS
 
 
 class Channel(models.TextChoices):
@@ -55,7 +59,9 @@ GENESIS_HASH = "0" * 64
 
 class AccessEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
-    # Position in the chain, given under the chain's lock (the id sequence is not gapless).
+    # The chain the row belongs to (1 to CHAINS) and its position there, given under that
+    # chain's lock (the id sequence is not gapless, and is shared by the chains).
+    chain = models.PositiveSmallIntegerField(_("chaîne"), null=True, editable=False)
     chain_seq = models.BigIntegerField(_("rang dans la chaîne"), null=True, editable=False)
     recorded_at = models.DateTimeField(_("date (UTC)"))
     actor_id = models.BigIntegerField(_("utilisateur"), null=True, blank=True)
@@ -88,46 +94,54 @@ class AccessEvent(models.Model):
                 fields=["establishment_id", "recorded_at"], name="audit_event_establishment"
             ),
             models.Index(fields=["recorded_at"], name="audit_event_recorded"),
-            models.Index(fields=["chain_seq"], name="audit_event_chain"),
+            models.Index(fields=["chain", "chain_seq"], name="audit_event_chain"),
             models.Index(
                 fields=["break_glass_id"],
                 condition=models.Q(break_glass_id__isnull=False),
                 name="audit_event_break_glass",
             ),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(chain__range=(1, CHAINS)), name="audit_event_chain_range"
+            )
+        ]
 
     def __str__(self) -> str:
         verdict = _("accordé") if self.granted else _("refusé")
-        return f"#{self.chain_seq} {self.recorded_at:%Y-%m-%d %H:%M} {self.actor_label} {verdict}"
+        return (
+            f"{self.chain}#{self.chain_seq} {self.recorded_at:%Y-%m-%d %H:%M} "
+            f"{self.actor_label} {verdict}"
+        )
 
 
 class ChainHead(models.Model):
-    """The last link of the chain: its rank and hash. One row, locked by each insert."""
+    """The last link of one chain (``id`` is the chain's number): its rank and hash. Locked by
+    each insert into that chain until it commits."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    id = models.PositiveSmallIntegerField(primary_key=True)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     class Meta:
         verbose_name = _("tête de chaîne")
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_single")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id__range=(1, CHAINS)), name="audit_head_chain"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.hash[:12]}"
+        return f"{self.id}#{self.seq} {self.hash[:12]}"
 
 
 class RetentionRun(models.Model):
-    """A month of the trail that the retention command exported, then dropped.
-
-    ``last_hash`` anchors the chain: the first remaining row must point at it.
-    """
+    """A month of the trail that the retention command exported, then dropped; its
+    ``anchors`` say where each chain stood at the end of the month."""
 
     month = models.DateField(_("mois"))
     partition = models.CharField(_("partition"), max_length=63, blank=True)
     row_count = models.BigIntegerField(_("traces"))
-    first_seq = models.BigIntegerField(_("premier rang"), null=True)
-    last_seq = models.BigIntegerField(_("dernier rang"), null=True)
-    last_hash = models.CharField(_("dernière empreinte"), max_length=64, blank=True)
     export_path = models.CharField(_("fichier d'export"), max_length=500)
     export_sha256 = models.CharField(_("SHA-256 de l'export"), max_length=64)
     retention_months = models.PositiveSmallIntegerField(_("durée de conservation (mois)"))
@@ -141,3 +155,29 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} ({self.row_count})"
+
+
+class RetentionAnchor(models.Model):
+    """What a purged month held of one chain: its ranks and how many rows, and the hash of its
+    last one, which the chain's first remaining row must point at. A chain without rows that
+    month has no anchor."""
+
+    run = models.ForeignKey(
+        RetentionRun, on_delete=models.PROTECT, related_name="anchors", verbose_name=_("purge")
+    )
+    chain = models.PositiveSmallIntegerField(_("chaîne"))
+    row_count = models.BigIntegerField(_("traces"))
+    first_seq = models.BigIntegerField(_("premier rang"))
+    last_seq = models.BigIntegerField(_("dernier rang"))
+    last_hash = models.CharField(_("dernière empreinte"), max_length=64)
+
+    class Meta:
+        verbose_name = _("ancre de purge")
+        verbose_name_plural = _("ancres de purge")
+        ordering = ("run", "chain")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "chain"], name="audit_anchor_run_chain")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.first_seq}-{self.last_seq} ({self.row_count})"

@@ -4,9 +4,11 @@ exported first, and each purge is recorded.
 For every month entirely before the cutoff (the first day of the current UTC month less the
 retention period), oldest first: the month's rows are written to ``audit-YYYY-MM.csv.gz``
 (fsynced, then hashed; values as the digest reads them, so that each row's hash can be
-recomputed from the file alone), then in one transaction the month's partition is detached and
-dropped (PostgreSQL; SQLite deletes the rows) and a ``RetentionRun`` is created. Its
-``last_hash`` is the anchor ``verify_audit_chain`` starts from once the older rows are gone.
+recomputed from the file alone; chain by chain, each in rank order), then in one transaction the
+month's partition is detached and dropped (PostgreSQL; SQLite deletes the rows) and a
+``RetentionRun`` is created, with one ``RetentionAnchor`` per chain that had rows that month:
+its ``last_hash`` is the anchor ``verify_audit_chain`` starts that chain from once the older
+rows are gone.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils.translation import gettext as _
 
-from audit.chain import canonical_text, digest
-from audit.models import AccessEvent, RetentionRun
+from audit.chain import CHAINS, canonical_text, digest
+from audit.models import AccessEvent, RetentionAnchor, RetentionRun
 from audit.partitions import PARENT, add_months, is_partitioned, month_start, partition_name
 from audit.selectors import (
     COLUMNS,
@@ -51,12 +53,22 @@ class RetentionError(Exception):
 
 
 @dataclass(frozen=True)
+class ChainSpan:
+    """What a month holds of one chain (``last_hash`` is blank in a dry run)."""
+
+    chain: int
+    row_count: int
+    first_seq: int
+    last_seq: int
+    last_hash: str = ""
+
+
+@dataclass(frozen=True)
 class MonthPurge:
     month: datetime.date
     partition: str
     row_count: int
-    first_seq: int | None
-    last_seq: int | None
+    chains: tuple[ChainSpan, ...]
     export_path: Path | None = None
     export_sha256: str = ""
     run_id: int | None = None  # None in a dry run
@@ -78,10 +90,11 @@ class RetentionReport:
 class _Export:
     path: Path
     sha256: str
-    row_count: int
-    first_seq: int | None
-    last_seq: int | None
-    last_hash: str
+    chains: tuple[ChainSpan, ...]
+
+    @property
+    def row_count(self) -> int:
+        return sum(span.row_count for span in self.chains)
 
 
 def retention_cutoff(*, months: int, today: datetime.date | None = None) -> datetime.date:
@@ -134,20 +147,29 @@ def _month_rows(month: datetime.date) -> Any:
     return AccessEvent.objects.filter(recorded_at__gte=start, recorded_at__lt=end)
 
 
-def _month_stats(month: datetime.date) -> dict[str, Any]:
-    return _month_rows(month).aggregate(
-        count=Count("id"), first=Min("chain_seq"), last=Max("chain_seq")
+def _month_stats(month: datetime.date) -> dict[int | None, tuple[int, int, int]]:
+    """What the month holds of each chain: (rows, first rank, last rank)."""
+    stats = (
+        _month_rows(month)
+        .order_by()
+        .values("chain")
+        .annotate(count=Count("id"), first=Min("chain_seq"), last=Max("chain_seq"))
     )
+    return {row["chain"]: (row["count"], row["first"], row["last"]) for row in stats}
 
 
 def _month_preview(month: datetime.date) -> MonthPurge:
     stats = _month_stats(month)
+    spans = tuple(
+        ChainSpan(chain=chain, row_count=count, first_seq=first, last_seq=last)
+        for chain, (count, first, last) in sorted(stats.items(), key=lambda item: item[0] or 0)
+        if chain is not None
+    )
     return MonthPurge(
         month=month,
         partition=partition_name(month) if is_partitioned() else "",
-        row_count=stats["count"],
-        first_seq=stats["first"],
-        last_seq=stats["last"],
+        row_count=sum(count for count, _first, _last in stats.values()),
+        chains=spans,
     )
 
 
@@ -161,12 +183,20 @@ def _month_purge(month: datetime.date, *, export_dir: Path, retention_months: in
                 month=month,
                 partition=partition,
                 row_count=export.row_count,
-                first_seq=export.first_seq,
-                last_seq=export.last_seq,
-                last_hash=export.last_hash,
                 export_path=str(export.path),
                 export_sha256=export.sha256,
                 retention_months=retention_months,
+            )
+            RetentionAnchor.objects.bulk_create(
+                RetentionAnchor(
+                    run=run,
+                    chain=span.chain,
+                    row_count=span.row_count,
+                    first_seq=span.first_seq,
+                    last_seq=span.last_seq,
+                    last_hash=span.last_hash,
+                )
+                for span in export.chains
             )
     except DatabaseError as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -181,8 +211,7 @@ def _month_purge(month: datetime.date, *, export_dir: Path, retention_months: in
         month=month,
         partition=partition,
         row_count=export.row_count,
-        first_seq=export.first_seq,
-        last_seq=export.last_seq,
+        chains=export.chains,
         export_path=export.path,
         export_sha256=export.sha256,
         run_id=run.pk,
@@ -197,19 +226,11 @@ def _drop(month: datetime.date, *, partition: str, export: _Export) -> None:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             # No row can reach the month between this check and the drop.
             cursor.execute(f"LOCK TABLE {name} IN SHARE MODE")
-    stats = _month_stats(month)
-    if (stats["count"], stats["first"], stats["last"]) != (
-        export.row_count,
-        export.first_seq,
-        export.last_seq,
-    ):
-        raise RetentionError(
-            _(
-                "Le mois %(month)s a changé pendant son export : rien n'a été supprimé, "
-                "relancez la commande."
-            )
-            % {"month": f"{month:%Y-%m}"}
-        )
+    exported = {
+        span.chain: (span.row_count, span.first_seq, span.last_seq) for span in export.chains
+    }
+    if _month_stats(month) != exported:
+        _refuse_changed(month)
     if partition:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -234,7 +255,8 @@ def _export(month: datetime.date, *, export_dir: Path) -> _Export:
     path = export_dir / f"audit-{month:%Y-%m}.csv.gz"
     partial = path.with_name(path.name + ".partial")
     start, end = month_bounds(month)
-    count, first_seq, last = 0, None, None
+    chains = sorted(_month_stats(month), key=lambda chain: chain or 0)
+    spans: list[ChainSpan] = []
     try:
         # The trail names patients and practitioners: readable by the portal's account only.
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -246,15 +268,10 @@ def _export(month: datetime.date, *, export_dir: Path) -> _Export:
             ):
                 writer = csv.writer(text)
                 writer.writerow(COLUMNS)
-                rows = access_events_in_chain_order(
-                    recorded_from=start, recorded_before=end, columns=COLUMNS
-                )
-                for row in rows:
-                    _check_link(month, row, last)
-                    writer.writerow([canonical_text(row[column]) for column in COLUMNS])
-                    count += 1
-                    first_seq = row["chain_seq"] if first_seq is None else first_seq
-                    last = row
+                for chain in chains:
+                    if chain is None or not 1 <= chain <= CHAINS:
+                        _refuse_broken(month, chain=chain, seq=None)
+                    spans.append(_export_chain(month, chain, writer, start=start, end=end))
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, path)
@@ -269,13 +286,37 @@ def _export(month: datetime.date, *, export_dir: Path) -> _Export:
     except RetentionError:
         partial.unlink(missing_ok=True)
         raise
-    return _Export(
-        path=path,
-        sha256=sha256,
+    return _Export(path=path, sha256=sha256, chains=tuple(spans))
+
+
+def _export_chain(
+    month: datetime.date,
+    chain: int,
+    writer: Any,
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+) -> ChainSpan:
+    """Write the month's rows of ``chain``, in rank order; what the month held of it."""
+    count, first, last = 0, None, None
+    rows = access_events_in_chain_order(
+        chain=chain, recorded_from=start, recorded_before=end, columns=COLUMNS
+    )
+    for row in rows:
+        _check_link(month, row, last)
+        writer.writerow([canonical_text(row[column]) for column in COLUMNS])
+        count += 1
+        first = row["chain_seq"] if first is None else first
+        last = row
+    if first is None or last is None:
+        # The month's rows of this chain vanished between the count and the walk.
+        _refuse_changed(month)
+    return ChainSpan(
+        chain=chain,
         row_count=count,
-        first_seq=first_seq,
-        last_seq=last["chain_seq"] if last else None,
-        last_hash=last["hash"] if last else "",
+        first_seq=first,
+        last_seq=last["chain_seq"],
+        last_hash=last["hash"],
     )
 
 
@@ -286,13 +327,32 @@ def _check_link(month: datetime.date, row: dict[str, Any], previous: dict[str, A
         or row["prev_hash"] == previous["hash"]
     )
     if digest(row) != row["hash"] or not linked:
-        raise RetentionError(
-            _(
-                "La chaîne est rompue en %(month)s (trace #%(seq)d) : rien n'a été purgé ; "
-                "lancez verify_audit_chain et conservez ces traces comme preuve."
-            )
-            % {"month": f"{month:%Y-%m}", "seq": row["chain_seq"]}
+        _refuse_broken(month, chain=row["chain"], seq=row["chain_seq"])
+
+
+def _refuse_broken(month: datetime.date, *, chain: int | None, seq: int | None) -> NoReturn:
+    values = {"month": f"{month:%Y-%m}", "chain": chain, "seq": seq, "chains": CHAINS}
+    if seq is None:
+        message = _(
+            "Le mois %(month)s tient des traces hors des chaînes 1 à %(chains)d : rien n'a été "
+            "purgé ; lancez verify_audit_chain et conservez ces traces comme preuve."
         )
+    else:
+        message = _(
+            "La chaîne %(chain)d est rompue en %(month)s (trace #%(seq)d) : rien n'a été "
+            "purgé ; lancez verify_audit_chain et conservez ces traces comme preuve."
+        )
+    raise RetentionError(message % values)
+
+
+def _refuse_changed(month: datetime.date) -> NoReturn:
+    raise RetentionError(
+        _(
+            "Le mois %(month)s a changé pendant son export : rien n'a été supprimé, "
+            "relancez la commande."
+        )
+        % {"month": f"{month:%Y-%m}"}
+    )
 
 
 def _sha256(path: Path) -> str:

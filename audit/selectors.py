@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db.models import Q
 
-from audit.chain import FIELDS
-from audit.models import GENESIS_HASH, AccessEvent, ChainHead, RetentionRun
+from audit.chain import CHAINS, FIELDS, chain_numbers
+from audit.models import GENESIS_HASH, AccessEvent, ChainHead, RetentionAnchor, RetentionRun
 from audit.partitions import (
     add_months,
     is_partitioned,
@@ -22,19 +22,27 @@ from audit.partitions import (
 
 # Every column of a row, in the model's order: what the retention export writes.
 COLUMNS = tuple(field.attname for field in AccessEvent._meta.concrete_fields)
-# What verification needs of a row: the hashed fields, plus its id and hash.
+# What verification needs of a row: the hashed fields (its chain and rank first), plus its id
+# and hash.
 CHAIN_COLUMNS = ("id", *FIELDS, "hash")
 BATCH_SIZE = 5000
 
 
-def chain_head() -> tuple[int, str]:
-    """The head's rank and hash; an emptied database (no head row yet) is at the genesis."""
-    head = ChainHead.objects.filter(pk=1).values_list("seq", "hash").first()
-    return head if head is not None else (0, GENESIS_HASH)
+def chain_heads() -> dict[int, tuple[int, str]]:
+    """Each chain's head, (rank, hash), by chain number. A chain without a head row (an
+    emptied database, or a demo that writes to chain 1 only) is at the genesis."""
+    found = {
+        chain: (seq, hash_)
+        for chain, seq, hash_ in ChainHead.objects.filter(pk__in=chain_numbers()).values_list(
+            "pk", "seq", "hash"
+        )
+    }
+    return {chain: found.get(chain, (0, GENESIS_HASH)) for chain in chain_numbers()}
 
 
 def access_events_in_chain_order(
     *,
+    chain: int,
     from_seq: int | None = None,
     after: tuple[int, int] | None = None,
     recorded_from: datetime.datetime | None = None,
@@ -42,14 +50,15 @@ def access_events_in_chain_order(
     columns: tuple[str, ...] = CHAIN_COLUMNS,
     batch_size: int = BATCH_SIZE,
 ) -> Iterator[dict[str, Any]]:
-    """Rows of the trail as dicts, by (chain_seq, id), from rank ``from_seq`` on, strictly
-    after the ``after`` position.
+    """The rows of one chain as dicts, by (chain_seq, id), from rank ``from_seq`` on, strictly
+    after the ``after`` position (rank, id).
 
-    Keyset pagination: each batch is one short indexed query, so memory stays flat however
-    long the trail is (20 million rows at regional scale). Ordering by id as well keeps a
-    forged row that repeats a rank in the walk instead of hiding it behind its twin.
+    Keyset pagination on the (chain, chain_seq) index: each batch is one short indexed query,
+    so memory stays flat however long the trail is (20 million rows at regional scale).
+    Ordering by id as well keeps a forged row that repeats a rank in the walk instead of hiding
+    it behind its twin.
     """
-    rows = AccessEvent.objects.order_by("chain_seq", "id")
+    rows = AccessEvent.objects.filter(chain=chain).order_by("chain_seq", "id")
     if from_seq is not None:
         rows = rows.filter(chain_seq__gte=from_seq)
     if recorded_from is not None:
@@ -69,33 +78,52 @@ def access_events_in_chain_order(
         after = (batch[-1]["chain_seq"], batch[-1]["id"])
 
 
-def access_event_first_since(*, moment: datetime.datetime) -> dict[str, Any] | None:
-    """The earliest link of the chain recorded at or after ``moment``."""
+def access_event_first_since(*, chain: int, moment: datetime.datetime) -> dict[str, Any] | None:
+    """The earliest link of ``chain`` recorded at or after ``moment``."""
     return (
-        AccessEvent.objects.filter(recorded_at__gte=moment)
+        AccessEvent.objects.filter(chain=chain, recorded_at__gte=moment)
         .order_by("chain_seq", "id")
         .values(*CHAIN_COLUMNS)
         .first()
     )
 
 
-def access_event_before(*, seq: int) -> dict[str, Any] | None:
-    """The link of the chain just below rank ``seq`` that still exists."""
+def access_event_before(*, chain: int, seq: int) -> dict[str, Any] | None:
+    """The link of ``chain`` just below rank ``seq`` that still exists."""
     return (
-        AccessEvent.objects.filter(chain_seq__lt=seq)
+        AccessEvent.objects.filter(chain=chain, chain_seq__lt=seq)
         .order_by("-chain_seq", "-id")
         .values(*CHAIN_COLUMNS)
         .first()
     )
 
 
-def access_event_at(*, seq: int) -> dict[str, Any] | None:
-    return AccessEvent.objects.filter(chain_seq=seq).order_by("id").values(*CHAIN_COLUMNS).first()
+def access_event_at(*, chain: int, seq: int) -> dict[str, Any] | None:
+    return (
+        AccessEvent.objects.filter(chain=chain, chain_seq=seq)
+        .order_by("id")
+        .values(*CHAIN_COLUMNS)
+        .first()
+    )
 
 
-def retention_runs_by_seq() -> list[RetentionRun]:
-    """Purged months that held rows, by their first rank."""
-    return list(RetentionRun.objects.filter(first_seq__isnull=False).order_by("first_seq"))
+def access_event_outside_chains() -> dict[str, Any] | None:
+    """A row whose chain is none of the trail's (only a hand-made row can be: the column's
+    check refuses it, and a superuser can drop the check)."""
+    return (
+        AccessEvent.objects.filter(Q(chain__isnull=True) | Q(chain__lt=1) | Q(chain__gt=CHAINS))
+        .order_by("chain", "chain_seq", "id")
+        .values(*CHAIN_COLUMNS)
+        .first()
+    )
+
+
+def retention_anchors_by_chain() -> dict[int, list[RetentionAnchor]]:
+    """What the purged months held of each chain, by first rank."""
+    anchors: dict[int, list[RetentionAnchor]] = {}
+    for anchor in RetentionAnchor.objects.select_related("run").order_by("chain", "first_seq"):
+        anchors.setdefault(anchor.chain, []).append(anchor)
+    return anchors
 
 
 def retention_run_exists(*, month: datetime.date) -> bool:

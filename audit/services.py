@@ -11,7 +11,7 @@ from functools import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import FIELDS, clean_text, digest
+from audit.chain import FIELDS, PYTHON_CHAIN, clean_text, digest
 from audit.models import AccessEvent, ChainHead
 from portal.hot_sql import hot_cursor
 
@@ -55,9 +55,10 @@ _SOURCE_IP = AccessEvent._meta.get_field("source_ip")
 
 
 def access_events_record(*, events: Sequence[EventValues]) -> list[AccessEvent]:
-    """Append ``events`` to the trail, in order. On PostgreSQL, one INSERT statement (no
-    transaction of its own: in autocommit the decision costs its facts and this), whose
-    trigger numbers and chains the rows; on SQLite the chaining is done here."""
+    """Append ``events`` to the trail, in order, in one chain. On PostgreSQL, one INSERT
+    statement (no transaction of its own: in autocommit the decision costs its facts and this),
+    whose trigger picks this session's chain and numbers and chains the rows there; on SQLite
+    the chaining is done here, in chain 1."""
     if not events:
         return []
     rows = [values.as_row() for values in events]
@@ -83,7 +84,7 @@ def _insert_sql() -> str:
     arrays = ", ".join(f"%s::{_PG_TYPES.get(name, 'text')}[]" for name in _VALUE_NAMES)
     return (
         f"INSERT INTO {AccessEvent._meta.db_table} ({', '.join(_VALUE_NAMES)}) "  # noqa: S608
-        f"SELECT * FROM unnest({arrays}) RETURNING id, chain_seq, prev_hash, hash"
+        f"SELECT * FROM unnest({arrays}) RETURNING id, chain, chain_seq, prev_hash, hash"
     )
 
 
@@ -93,8 +94,10 @@ def _insert_chained_by_trigger(rows: list[dict[str, object]]) -> list[AccessEven
         cursor.execute(_insert_sql(), columns)
         chained = cursor.fetchall()
     events = []
-    for row, (pk, chain_seq, prev_hash, hash_) in zip(rows, chained, strict=True):
-        event = AccessEvent(**row, id=pk, chain_seq=chain_seq, prev_hash=prev_hash, hash=hash_)
+    for row, (pk, chain, chain_seq, prev_hash, hash_) in zip(rows, chained, strict=True):
+        event = AccessEvent(
+            **row, id=pk, chain=chain, chain_seq=chain_seq, prev_hash=prev_hash, hash=hash_
+        )
         event._state.adding = False
         events.append(event)
     return events
@@ -102,8 +105,10 @@ def _insert_chained_by_trigger(rows: list[dict[str, object]]) -> list[AccessEven
 
 @transaction.atomic
 def _chain_in_python(rows: list[AccessEvent]) -> list[AccessEvent]:
-    head, _ = ChainHead.objects.select_for_update().get_or_create(pk=1)
+    # One writer (the demo), no trigger: every row goes to one chain.
+    head, _ = ChainHead.objects.select_for_update().get_or_create(pk=PYTHON_CHAIN)
     for row in rows:
+        row.chain = PYTHON_CHAIN
         row.chain_seq = head.seq + 1
         row.prev_hash = head.hash
         row.hash = digest({name: getattr(row, name) for name in FIELDS})

@@ -1,9 +1,11 @@
-"""The access trail of the benchmark: a valid hash chain, streamed into PostgreSQL with COPY.
+"""The access trail of the benchmark: valid hash chains, streamed into PostgreSQL with COPY.
 
-Each row is hashed here as ``audit.chain.digest`` (and the insert trigger) would hash it, and
-chained from the genesis hash. The months are loaded into plain tables that are then attached
-as the trail's partitions: PostgreSQL builds their indexes once, sorted, and clones the
-triggers onto them, several times faster than inserting through the partitioned table.
+Each row goes to one of the trail's ``CHAINS`` chains, drawn at random (as the portal's
+connections share the writes), is hashed here as ``audit.chain.digest`` (and the insert
+trigger) would hash it, and chained after the previous row of its chain, from the genesis hash.
+The months are loaded into plain tables that are then attached as the trail's partitions:
+PostgreSQL builds their indexes once, sorted, and clones the triggers onto them, several times
+faster than inserting through the partitioned table.
 """
 
 # The SQL below is assembled from this module's own constants (partition names), never input.
@@ -17,12 +19,12 @@ import random
 import time
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 
-from audit.chain import FIELDS, SEPARATOR, digest
+from audit.chain import CHAINS, FIELDS, SEPARATOR, chain_numbers, digest
 from audit.models import GENESIS_HASH, Action, ActorRole, Channel, Rule
 from audit.partitions import (
     PARENT,
@@ -52,7 +54,8 @@ def trail_load(
     log: Callable[[str], None],
 ) -> tuple[int, float]:
     """Write ``shape.events`` chained rows from ``start`` to ``end``, month by month into plain
-    tables then attached as the partitions; return the rows written and the attach time."""
+    tables then attached as the partitions, and set each chain's head; return the rows written
+    and the attach time."""
     months = []
     month = month_start(start.date())
     while month <= end.date():
@@ -65,10 +68,11 @@ def trail_load(
             if _execute(f"SELECT 1 FROM {name} LIMIT 1"):
                 raise RuntimeError(f"La partition {name} n'est pas vide.")
             _execute(f"DROP TABLE {name}")
-        _execute(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)")
+        # With the check on the chain number: a partition must have its parent's checks.
+        _execute(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     world = TrailWorld.load(shape)
     columns = ", ".join(("id", *FIELDS, "hash"))
-    written, last_hash = 0, GENESIS_HASH
+    written = 0
     started = time.perf_counter()
     rows = world.rows(start=start, end=end, rng=rng)
     pending = next(rows, None)
@@ -82,7 +86,6 @@ def trail_load(
                 buffer: list[str] = []
                 while pending is not None and pending[2][:7] == month_text:
                     buffer.append(pending[0])
-                    last_hash = pending[1]
                     count += 1
                     if len(buffer) == 20_000:
                         copy.write("".join(buffer))
@@ -96,10 +99,12 @@ def trail_load(
             written += count
             elapsed = time.perf_counter() - started
             log(f"    {written:>11,} traces ({written / elapsed:,.0f}/s)".replace(",", " "))
-        cursor.execute(
-            "UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1",
-            [shape.events, last_hash],
-        )
+        for chain, (seq, hash_) in world.heads.items():
+            cursor.execute(
+                "INSERT INTO audit_chainhead (id, seq, hash) VALUES (%s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                [chain, seq, hash_],
+            )
         cursor.execute("SELECT setval('audit_accessevent_id_seq', %s)", [shape.events])
     loaded = time.perf_counter()
     for month in months:
@@ -126,6 +131,10 @@ class TrailWorld:
     grants: list[tuple[int, int, int]]  # (grant id, practitioner index, patient id)
     opposed: list[int]
     break_glass: list[tuple[int, int, int]]  # (id, practitioner index, patient id)
+    # Each chain's last link (rank, hash), as ``rows`` goes.
+    heads: dict[int, tuple[int, str]] = field(
+        default_factory=lambda: dict.fromkeys(chain_numbers(), (0, GENESIS_HASH))
+    )
 
     @classmethod
     def load(cls, shape: Shape) -> TrailWorld:
@@ -177,7 +186,8 @@ class TrailWorld:
     def rows(
         self, *, start: datetime.datetime, end: datetime.datetime, rng: random.Random
     ) -> Iterator[tuple[str, str, str]]:
-        """The trail, oldest first: (COPY line, hash, day) per row, chained from the genesis hash.
+        """The trail, oldest first: (COPY line, hash, day) per row, each chained after the last
+        row of its chain (from the genesis hash), which ``heads`` then holds.
 
         The hashed text is built here as ``audit.chain.digest`` (and the trigger) builds it,
         written out for speed; every thousandth row is checked against ``digest`` itself.
@@ -212,7 +222,7 @@ class TrailWorld:
         web, archive = Channel.WEB.value, Channel.ARCHIVE.value
         random_ = rng.random
         sha256 = hashlib.sha256
-        previous = GENESIS_HASH
+        heads = self.heads
         cached_minute, day, hour_minute = -1, "", ""
         for seq in range(1, total + 1):
             minute, rest = divmod(start_us + span_us * seq // total, 60_000_000)
@@ -262,8 +272,12 @@ class TrailWorld:
                 channel = archive if granted == "1" and seq % 2 else web
                 if seq % 160 == 3:
                     action, channel = Action.EXPORT.value, Channel.EXPORT.value
+            # ``seq`` is the row's place in the whole trail (its id), ``rank`` in its chain.
+            chain = int(random_() * CHAINS) + 1
+            rank, previous = heads[chain]
+            rank += 1
             hashed = (
-                f"{seq}\x1f{day}T{clock}\x1f{user_text}\x1f{label}\x1f{role}\x1f"
+                f"{chain}\x1f{rank}\x1f{day}T{clock}\x1f{user_text}\x1f{label}\x1f{role}\x1f"
                 f"{practitioner_text}\x1f{patient_text}\x1f{study_text}\x1f{uid}\x1f"
                 f"{establishment}\x1f{action}\x1f{channel}\x1f{granted}\x1f{rule}\x1fcare\x1f"
                 f"{grant_text}\x1f{emergency_text}\x1f{ip}\x1f{previous}"
@@ -272,13 +286,13 @@ class TrailWorld:
             if seq % 1000 == 1 and digest(_as_values(hashed)) != current:
                 raise RuntimeError(f"La trace {seq} ne suit pas audit.chain.digest.")
             line = (
-                f"{seq}\t{seq}\t{day} {clock}+00\t{user_text}\t{label}\t{role}\t"
+                f"{seq}\t{chain}\t{rank}\t{day} {clock}+00\t{user_text}\t{label}\t{role}\t"
                 f"{practitioner_text or NULL}\t{patient_text}\t{study_text or NULL}\t{uid}\t"
                 f"{establishment or NULL}\t{action}\t{channel}\t{'t' if granted == '1' else 'f'}\t"
                 f"{rule}\tcare\t{grant_text or NULL}\t{emergency_text or NULL}\t{ip}\t"
                 f"{previous}\t{current}\n"
             )
-            previous = current
+            heads[chain] = (rank, current)
             yield line, current, day
 
 
@@ -291,7 +305,7 @@ def _as_values(hashed: str) -> dict[str, Any]:
     values: dict[str, Any] = dict(zip(FIELDS, hashed.split(SEPARATOR), strict=True))
     values["recorded_at"] = datetime.datetime.fromisoformat(values["recorded_at"] + "+00:00")
     values["granted"] = values["granted"] == "1"
-    for name in ("chain_seq", "actor_id", "patient_id"):
+    for name in ("chain", "chain_seq", "actor_id", "patient_id"):
         values[name] = int(values[name])
     return values
 
@@ -299,6 +313,7 @@ def _as_values(hashed: str) -> dict[str, Any]:
 # The trigger's hash (audit/sql/chain.sql), recomputed on stored rows: the seed's rows must be
 # what the trigger would have written.
 _TRIGGER_HASH = """encode(sha256(convert_to(concat_ws(chr(31),
+    e.chain::text,
     e.chain_seq::text,
     to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
     coalesce(e.actor_id::text, ''), e.actor_label, e.actor_role,
@@ -309,27 +324,42 @@ _TRIGGER_HASH = """encode(sha256(convert_to(concat_ws(chr(31),
     coalesce(host(e.source_ip), ''), e.prev_hash), 'UTF8')), 'hex')"""
 
 
-def check_chain_sample(*, count: int, seed: int = 6) -> list[int]:
-    """Ranks among ``count`` random links (plus the first and last) whose hash is not the
-    trigger's or whose previous hash is not the hash of the row before."""
+def check_chain_sample(*, count: int, seed: int = 6) -> list[str]:
+    """Links among ``count`` random ones of the chains (plus the first and last of each) whose
+    hash is not the trigger's, whose previous hash is not the hash of the row before in its
+    chain, or that is missing; as ``chain#rank`` (and how many are missing)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT seq, hash FROM audit_chainhead WHERE id = 1")
-        head_seq, head_hash = cursor.fetchone()
-        if head_seq == 0:
+        cursor.execute("SELECT id, seq, hash FROM audit_chainhead WHERE seq > 0 ORDER BY id")
+        heads = {chain: (seq, hash_) for chain, seq, hash_ in cursor.fetchall()}
+        if not heads:
             return []
         rng = random.Random(seed)  # noqa: S311 - a sample, not a secret
-        ranks = sorted({1, head_seq, *(rng.randrange(1, head_seq + 1) for _ in range(count))})
+        chains = sorted(heads)
+        wanted = {(chain, 1) for chain in chains} | {(c, seq) for c, (seq, _h) in heads.items()}
+        for _ in range(count):
+            chain = rng.choice(chains)
+            wanted.add((chain, rng.randrange(1, heads[chain][0] + 1)))
+        links = sorted(wanted)
+        chain_array = [chain for chain, _seq in links]
+        seq_array = [seq for _chain, seq in links]
         cursor.execute(
-            f"""SELECT e.chain_seq FROM audit_accessevent e
-            LEFT JOIN audit_accessevent b ON b.chain_seq = e.chain_seq - 1
-            WHERE e.chain_seq = ANY(%s) AND (
-                e.hash <> {_TRIGGER_HASH}
+            f"""SELECT e.chain, e.chain_seq FROM audit_accessevent e
+            JOIN unnest(%s::smallint[], %s::bigint[]) AS w(chain, chain_seq)
+                ON e.chain = w.chain AND e.chain_seq = w.chain_seq
+            LEFT JOIN audit_accessevent b ON b.chain = e.chain AND b.chain_seq = e.chain_seq - 1
+            LEFT JOIN audit_chainhead h ON h.id = e.chain AND h.seq = e.chain_seq
+            WHERE e.hash <> {_TRIGGER_HASH}
                 OR e.prev_hash <> coalesce(b.hash, %s)
-                OR (e.chain_seq = %s AND e.hash <> %s))""",
-            [ranks, GENESIS_HASH, head_seq, head_hash],
+                OR e.hash <> coalesce(h.hash, e.hash)""",
+            [chain_array, seq_array, GENESIS_HASH],
         )
-        bad = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT count(*) FROM audit_accessevent WHERE chain_seq = ANY(%s)", [ranks])
+        bad = [f"{chain}#{seq}" for chain, seq in cursor.fetchall()]
+        cursor.execute(
+            "SELECT count(*) FROM audit_accessevent e"
+            " JOIN unnest(%s::smallint[], %s::bigint[]) AS w(chain, chain_seq)"
+            " ON e.chain = w.chain AND e.chain_seq = w.chain_seq",
+            [chain_array, seq_array],
+        )
         (found,) = cursor.fetchone()
-    missing = len(ranks) - found
-    return bad + ([-missing] if missing else [])
+    missing = len(links) - found
+    return bad + ([f"{missing} absents"] if missing else [])

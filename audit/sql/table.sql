@@ -1,8 +1,11 @@
 -- The trail, partitioned by month of recorded_at. PostgreSQL 15 has no identity columns on
 -- partitioned tables, hence a plain sequence; the primary key must hold the partition key.
+-- chain (1 to audit.chain.CHAINS) and chain_seq, the rank within that chain, are set by the
+-- trigger of chain.sql.
 CREATE SEQUENCE audit_accessevent_id_seq;
 CREATE TABLE audit_accessevent (
     id bigint NOT NULL DEFAULT nextval('audit_accessevent_id_seq'),
+    chain smallint NOT NULL,
     chain_seq bigint NOT NULL,
     recorded_at timestamp with time zone NOT NULL,
     actor_id bigint NULL,
@@ -23,14 +26,15 @@ CREATE TABLE audit_accessevent (
     source_ip inet NULL,
     prev_hash varchar(64) NOT NULL,
     hash varchar(64) NOT NULL,
-    PRIMARY KEY (id, recorded_at)
+    PRIMARY KEY (id, recorded_at),
+    CONSTRAINT audit_event_chain_range CHECK (chain BETWEEN 1 AND 16)
 ) PARTITION BY RANGE (recorded_at);
 ALTER SEQUENCE audit_accessevent_id_seq OWNED BY audit_accessevent.id;
 CREATE INDEX audit_event_patient ON audit_accessevent (patient_id, recorded_at);
 CREATE INDEX audit_event_actor ON audit_accessevent (actor_id, recorded_at);
 CREATE INDEX audit_event_establishment ON audit_accessevent (establishment_id, recorded_at);
 CREATE INDEX audit_event_recorded ON audit_accessevent (recorded_at);
-CREATE INDEX audit_event_chain ON audit_accessevent (chain_seq);
+CREATE INDEX audit_event_chain ON audit_accessevent (chain, chain_seq);
 CREATE INDEX audit_event_break_glass ON audit_accessevent (break_glass_id)
     WHERE break_glass_id IS NOT NULL;
 CREATE TRIGGER audit_accessevent_chain BEFORE INSERT ON audit_accessevent

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from audit.chain import CHAINS
 from audit.models import AccessEvent, Action, ActorRole, Channel, Rule
 from audit.partitions import ensure_current_partitions, ensure_partitions
 from audit.services import EventValues, access_events_record
@@ -37,10 +38,28 @@ def event(**overrides: Any) -> EventValues:
 
 
 def record(count: int = 1, **overrides: Any) -> list[AccessEvent]:
-    """Write ``count`` events through the service, one INSERT each; return them as stored."""
+    """Write ``count`` events through the service, one INSERT each; return the trail as stored,
+    by chain and rank. A test is one transaction, one connection: its rows share one chain,
+    unless it sends them elsewhere with ``in_chain``."""
     for _ in range(count):
         access_events_record(events=[event(**overrides)])
-    return list(AccessEvent.objects.order_by("chain_seq"))
+    return list(AccessEvent.objects.order_by("chain", "chain_seq"))
+
+
+def in_chain(chain: int) -> None:
+    """Send this transaction's next rows to ``chain``. The trigger keeps the rows of a
+    transaction in the chain it chose first (``audit.chain``, a transaction-local setting): a
+    test, one transaction on one connection, writes to several chains this way."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('audit.chain', %s, true)", [str(chain)])
+
+
+def session_chain() -> int:
+    """The chain the trigger prefers for this connection (audit/sql/chain.sql)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return pid % CHAINS + 1
 
 
 def record_at(moments: list[datetime.datetime], **overrides: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.models import AccessEvent, RetentionRun
+from audit.models import AccessEvent, RetentionAnchor, RetentionRun
 from portal.models import User
 from tests.audit.conftest import record
 from tests.factories import UserFactory, enrol_totp
@@ -28,21 +28,29 @@ def superuser() -> User:
 
 def test_it_lists_the_trail_and_the_purges(client_for, superuser) -> None:
     rows = record(3, actor_label="Dr Léa Martin")
-    RetentionRun.objects.create(
+    purge = RetentionRun.objects.create(
         month="2025-01-01",
-        row_count=0,
+        row_count=7,
         export_path="/var/audit-2025-01.csv.gz",
         export_sha256="c" * 64,
         retention_months=12,
     )
+    RetentionAnchor.objects.create(
+        run=purge, chain=11, row_count=7, first_seq=40, last_seq=46, last_hash="d" * 64
+    )
     client = client_for(superuser)
     page = client.get("/admin/audit/accessevent/")
     assert page.status_code == 200
-    assert "Dr Léa Martin" in page.content.decode()
+    listing = page.content.decode()
+    assert "Dr Léa Martin" in listing
+    assert "column-chain" in listing
     assert client.get(f"/admin/audit/accessevent/{rows[0].pk}/change/").status_code == 200
     page = client.get("/admin/audit/retentionrun/")
     assert page.status_code == 200
     assert "/var/audit-2025-01.csv.gz" in page.content.decode()
+    page = client.get(f"/admin/audit/retentionrun/{purge.pk}/change/")
+    assert page.status_code == 200
+    assert "d" * 64 in page.content.decode()
 
 
 def test_it_cannot_add_change_nor_delete_a_trace(client_for, superuser) -> None:

@@ -1,5 +1,5 @@
-"""audit_retention exports whole past months, then drops their partitions and records it; the
-chain still verifies from the recorded anchor."""
+"""audit_retention exports whole past months, then drops their partitions and records it; each
+chain still verifies from its recorded anchor."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.chain import FIELDS
-from audit.models import AccessEvent, RetentionRun
+from audit.models import AccessEvent, RetentionAnchor, RetentionRun
 from audit.partitions import (
     add_months,
     ensure_partitions,
@@ -26,7 +26,7 @@ from audit.partitions import (
 from audit.retention import retention_apply, retention_cutoff
 from audit.selectors import COLUMNS, partition_health, partition_readiness
 from audit.verification import chain_verify
-from tests.audit.conftest import record, record_at, tamper
+from tests.audit.conftest import in_chain, record, record_at, session_chain, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +59,11 @@ def read_export(path: Path) -> list[list[str]]:
         return list(csv.reader(exported))
 
 
+def exported_rows(path: Path) -> list[dict[str, str]]:
+    header, *rows = read_export(path)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
 @pytest.fixture
 def trail() -> None:
     """Three rows in the oldest month, two in the next, one kept month, two this month."""
@@ -71,25 +76,31 @@ def trail() -> None:
 
 
 def test_it_exports_then_drops_the_months_past_retention(trail: None, tmp_path: Path) -> None:
+    chain = session_chain()
     out = run("--months", "12", "--export-dir", str(tmp_path)).splitlines()
     oldest_path = tmp_path / f"audit-{OLDEST:%Y-%m}.csv.gz"
     assert out[0].startswith(f"{OLDEST:%Y-%m} : 3 traces exportées dans {oldest_path} (SHA-256 ")
-    assert f"partition audit_accessevent_p{OLDEST:%Y%m} supprimée (rangs #1 à #3)." in out[0]
+    assert out[0].endswith(
+        f"partition audit_accessevent_p{OLDEST:%Y%m} supprimée (chaîne {chain} : rangs #1 à #3)."
+    )
     assert out[1].startswith(f"{OLDER:%Y-%m} : 2 traces exportées")
     assert out[2] == (
         f"2 mois purgés, 5 traces exportées (conservation 12 mois, avant le {KEPT:%Y-%m-%d})."
     )
 
-    rows = read_export(oldest_path)
-    assert rows[0] == list(COLUMNS)
-    assert [row[1] for row in rows[1:]] == ["1", "2", "3"]
-    assert {row[4] for row in rows[1:]} == {"Dr Éloïse Ñúñez"}
-    assert rows[1][2] == f"{OLDEST:%Y-%m}-03T12:00:00.000000"
+    assert read_export(oldest_path)[0] == list(COLUMNS)
+    rows = exported_rows(oldest_path)
+    assert [(row["chain"], row["chain_seq"]) for row in rows] == [
+        (str(chain), "1"),
+        (str(chain), "2"),
+        (str(chain), "3"),
+    ]
+    assert {row["actor_label"] for row in rows} == {"Dr Éloïse Ñúñez"}
+    assert rows[0]["recorded_at"] == f"{OLDEST:%Y-%m}-03T12:00:00.000000"
     # Each exported row's hash can be recomputed from the file alone.
-    for row in rows[1:]:
-        fields = dict(zip(COLUMNS, row, strict=True))
-        canonical = "\x1f".join(fields[name] for name in FIELDS)
-        assert hashlib.sha256(canonical.encode()).hexdigest() == fields["hash"]
+    for row in rows:
+        canonical = "\x1f".join(row[name] for name in FIELDS)
+        assert hashlib.sha256(canonical.encode()).hexdigest() == row["hash"]
 
     months = {partition.month for partition in partitions()}
     assert OLDEST not in months
@@ -102,18 +113,24 @@ def test_it_exports_then_drops_the_months_past_retention(trail: None, tmp_path: 
     ]
 
     oldest, older = RetentionRun.objects.order_by("month")
-    assert (oldest.month, oldest.row_count, oldest.first_seq, oldest.last_seq) == (OLDEST, 3, 1, 3)
+    assert (oldest.month, oldest.row_count) == (OLDEST, 3)
+    anchor = oldest.anchors.get()
+    assert (anchor.chain, anchor.row_count, anchor.first_seq, anchor.last_seq) == (chain, 3, 1, 3)
+    assert anchor.last_hash == rows[-1]["hash"]
     assert oldest.partition == f"audit_accessevent_p{OLDEST:%Y%m}"
     assert oldest.export_sha256 == hashlib.sha256(oldest_path.read_bytes()).hexdigest()
     assert oldest.export_sha256 in out[0]
     assert oldest_path.stat().st_mode & 0o777 == 0o600
     assert oldest.retention_months == 12
-    assert older.last_seq == 5
-    assert older.last_hash == read_export(Path(older.export_path))[-1][-1]
+    (older_anchor,) = older.anchors.all()
+    assert (older_anchor.first_seq, older_anchor.last_seq) == (4, 5)
+    assert older_anchor.last_hash == exported_rows(Path(older.export_path))[-1]["hash"]
 
     report = chain_verify()
     assert report.ok
-    assert (report.checked, report.first_seq, report.last_seq) == (3, 6, 8)
+    assert report.checked == 3
+    kept = report.chain(chain)
+    assert (kept.checked, kept.first_seq, kept.last_seq) == (3, 6, 8)
 
 
 def test_it_leaves_a_chain_that_verifies_and_still_catches_a_removed_first_row(
@@ -122,7 +139,7 @@ def test_it_leaves_a_chain_that_verifies_and_still_catches_a_removed_first_row(
     run("--export-dir", str(tmp_path))
     out = io.StringIO()
     call_command("verify_audit_chain", stdout=out)
-    assert out.getvalue().startswith("Chaîne intègre : 3 traces vérifiées, de #6 à #8.")
+    assert out.getvalue().startswith("Chaînes intègres : 3 traces vérifiées dans 1 chaîne sur 16.")
     tamper("DELETE FROM audit_accessevent WHERE chain_seq = 6")
     with pytest.raises(CommandError, match="traces manquantes entre #6 et #6"):
         call_command("verify_audit_chain")
@@ -132,10 +149,48 @@ def test_it_leaves_an_anchor_the_first_remaining_row_must_point_at(
     trail: None, tmp_path: Path
 ) -> None:
     run("--export-dir", str(tmp_path))
-    RetentionRun.objects.filter(month=OLDER).update(last_hash="b" * 64)
+    RetentionAnchor.objects.filter(run__month=OLDER).update(last_hash="b" * 64)
     message = str(chain_verify().broken)
-    assert "à la trace #6 " in message
+    assert message.startswith(f"Chaîne {session_chain()} rompue à la trace #6 ")
     assert f"l'ancre de la purge de {OLDER:%Y-%m}" in message
+
+
+def test_it_anchors_each_chain_of_a_purged_month(tmp_path: Path) -> None:
+    low, high = 3, 9
+    in_chain(low)
+    record_at([at(OLDEST, 3), at(OLDEST, 4), at(OLDER, 5), at(KEPT, 6)])
+    in_chain(high)
+    record_at([at(OLDEST, 7), at(KEPT, 8), at(KEPT, 9)])
+    out = run("--export-dir", str(tmp_path)).splitlines()
+    assert out[0].endswith(f"(chaîne {low} : rangs #1 à #2 ; chaîne {high} : rangs #1 à #1).")
+    oldest = RetentionRun.objects.get(month=OLDEST)
+    assert oldest.row_count == 3
+    assert [(a.chain, a.row_count, a.first_seq, a.last_seq) for a in oldest.anchors.all()] == [
+        (low, 2, 1, 2),
+        (high, 1, 1, 1),
+    ]
+    rows = exported_rows(Path(oldest.export_path))
+    assert [(row["chain"], row["chain_seq"]) for row in rows] == [
+        (str(low), "1"),
+        (str(low), "2"),
+        (str(high), "1"),
+    ]
+    report = chain_verify()
+    assert report.ok
+    assert (report.chain(low).first_seq, report.chain(high).first_seq) == (4, 2)
+    # Each chain's first remaining row is checked against its own anchor.
+    RetentionAnchor.objects.filter(run=oldest, chain=high).update(last_hash="b" * 64)
+    report = chain_verify()
+    assert report.chain(low).ok
+    assert report.broken is not None
+    assert report.broken.chain == high
+    assert f"l'ancre de la purge de {OLDEST:%Y-%m}" in str(report.broken)
+    RetentionAnchor.objects.filter(run=oldest, chain=high).update(last_hash=rows[-1]["hash"])
+    assert chain_verify().ok
+    tamper("DELETE FROM audit_accessevent WHERE chain = %s AND chain_seq = 2", [high])
+    message = str(chain_verify().broken)
+    assert message.startswith(f"Chaîne {high} rompue à la trace #3 ")
+    assert "traces manquantes entre #2 et #2" in message
 
 
 def test_it_purges_nothing_new_when_run_twice(trail: None, tmp_path: Path) -> None:
@@ -150,10 +205,13 @@ def test_it_purges_nothing_new_when_run_twice(trail: None, tmp_path: Path) -> No
 
 
 def test_it_changes_nothing_in_a_dry_run(trail: None, tmp_path: Path) -> None:
+    chain = session_chain()
     out = run("--dry-run", "--export-dir", str(tmp_path / "exports")).splitlines()
     assert out == [
-        f"{OLDEST:%Y-%m} : 3 traces seraient exportées puis purgées (rangs #1 à #3).",
-        f"{OLDER:%Y-%m} : 2 traces seraient exportées puis purgées (rangs #4 à #5).",
+        f"{OLDEST:%Y-%m} : 3 traces seraient exportées puis purgées "
+        f"(chaîne {chain} : rangs #1 à #3).",
+        f"{OLDER:%Y-%m} : 2 traces seraient exportées puis purgées "
+        f"(chaîne {chain} : rangs #4 à #5).",
         f"Simulation : 2 mois (5 traces) seraient exportés puis purgés (conservation 12 mois, "
         f"avant le {KEPT:%Y-%m-%d}) ; rien n'a été modifié.",
     ]
@@ -176,7 +234,8 @@ def test_it_drops_and_records_an_empty_past_partition(tmp_path: Path) -> None:
     record(1)
     assert f"{OLDEST:%Y-%m} : 0 traces exportées dans" in run("--export-dir", str(tmp_path))
     purge = RetentionRun.objects.get(month=OLDEST)
-    assert (purge.row_count, purge.first_seq, purge.last_hash) == (0, None, "")
+    assert purge.row_count == 0
+    assert not purge.anchors.exists()
     assert read_export(Path(purge.export_path)) == [list(COLUMNS)]
     assert chain_verify().ok
 
@@ -192,7 +251,9 @@ def test_it_refuses_a_month_purged_before(trail: None, tmp_path: Path) -> None:
 def test_it_keeps_a_month_whose_chain_is_broken(trail: None, tmp_path: Path) -> None:
     tamper("UPDATE audit_accessevent SET granted = false WHERE chain_seq = 2")
     message = refused("--export-dir", str(tmp_path))
-    assert message.startswith(f"La chaîne est rompue en {OLDEST:%Y-%m} (trace #2)")
+    assert message.startswith(
+        f"La chaîne {session_chain()} est rompue en {OLDEST:%Y-%m} (trace #2)"
+    )
     assert AccessEvent.objects.count() == 8
     assert not RetentionRun.objects.exists()
     assert not list(tmp_path.iterdir())
@@ -229,8 +290,9 @@ def test_it_handles_a_month_boundary_interleaved_by_concurrent_writers(
     )
     record(1)
     retention_apply(months=13, export_dir=tmp_path)
-    purge = RetentionRun.objects.get()
-    assert (purge.first_seq, purge.last_seq, purge.row_count) == (1, 3, 2)
+    anchor = RetentionAnchor.objects.get()
+    assert (anchor.first_seq, anchor.last_seq, anchor.row_count) == (1, 3, 2)
+    assert anchor.run.row_count == 2
     assert chain_verify().ok
     tamper("DELETE FROM audit_accessevent WHERE chain_seq = 2")
     report = chain_verify()

@@ -90,8 +90,6 @@ class Command(BaseCommand):
         values = {
             "month": f"{purge.month:%Y-%m}",
             "rows": purge.row_count,
-            "first": purge.first_seq,
-            "last": purge.last_seq,
             "path": purge.export_path,
             "sha": purge.export_sha256,
             "partition": purge.partition,
@@ -118,8 +116,13 @@ class Command(BaseCommand):
                 line += ", " + _("partition %(partition)s supprimée") % values
             else:
                 line += ", " + _("traces supprimées")
-        if purge.first_seq is not None:
-            line += " " + _("(rangs #%(first)d à #%(last)d)") % values
+        if purge.chains:
+            spans = [
+                _("chaîne %(chain)d : rangs #%(first)d à #%(last)d")
+                % {"chain": span.chain, "first": span.first_seq, "last": span.last_seq}
+                for span in purge.chains
+            ]
+            line += f" ({' ; '.join(spans)})"
         self.stdout.write(line + ".")
 
 
