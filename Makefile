@@ -7,7 +7,7 @@ TEST_ENV := PORTAL_ENV=test
 # Two cores on our machines: one pytest worker per core.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format messages makemessages services system-deps node-deps bench bench-access bench-auth worker beat help
+.PHONY: demo test lint format messages makemessages services system-deps node-deps bench bench-access bench-auth bench-reporting worker beat help
 
 help:
 	@echo "make demo   installe, migre une base SQLite, charge la région de démonstration et sert http://127.0.0.1:8000"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint   ruff (lint + format) et mypy"
 	@echo "make bench-access  banc de la décision d'accès sur la région semée (BENCH_ARGS=\"--scale 0.01\" : rapide)"
 	@echo "make bench-auth    banc de charge de tokens/validate sous gunicorn face à une vue triviale (même BENCH_ARGS)"
+	@echo "make bench-reporting  tableaux de bord et rapport financeur depuis les agrégats, face aux tables brutes (même BENCH_ARGS)"
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -67,6 +68,10 @@ bench-access: .venv/.synced system-deps services
 # The archive's authorization web service under load (gunicorn, wrk), on bench-access's database.
 bench-auth: .venv/.synced system-deps services
 	$(TEST_ENV) $(PYTHON) bench/orthanc_auth_load.py $(BENCH_ARGS)
+
+# Dashboards and the funder report from the rollups, against the raw tables, on bench-access's region.
+bench-reporting: .venv/.synced system-deps services
+	$(TEST_ENV) $(PYTHON) bench/reporting_scale.py $(BENCH_ARGS)
 
 worker: .venv/.synced
 	$(PYTHON) -m celery -A portal worker --loglevel INFO --max-tasks-per-child 50

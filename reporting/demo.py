@@ -135,6 +135,14 @@ def seed_reporting(log: Callable[[str], None]) -> None:
         )
         log(f"pilotage : {HISTORY_DAYS} jours d'agrégats ({rows} lignes)")
     admin = User.objects.get(email=ADMIN)
+    indicators_create(today=today)
+    _seed_manual_values(admin=admin, today=today)
+    log(f"pilotage : {len(INDICATORS)} indicateurs financeurs, valeurs saisies des trimestres")
+
+
+def indicators_create(*, today: datetime.date) -> None:
+    """The funder's indicators (``INDICATORS``), each with a milestone at the end of the year,
+    unless their code exists already. The benchmark's region uses them too."""
     milestone_day = datetime.date(today.year, 12, 31)
     for position, row in enumerate(INDICATORS, start=1):
         code, label, unit, programme, computation, baseline, target, milestone, note = row
@@ -156,8 +164,6 @@ def seed_reporting(log: Callable[[str], None]) -> None:
             IndicatorMilestone.objects.create(
                 indicator=indicator, due_date=milestone_day, value=Decimal(milestone)
             )
-    _seed_manual_values(admin=admin, today=today)
-    log(f"pilotage : {len(INDICATORS)} indicateurs financeurs, valeurs saisies des trimestres")
 
 
 def _seed_manual_values(*, admin: User, today: datetime.date) -> None:

@@ -98,12 +98,14 @@ class _Figures:
         )
 
 
-class _Day:
-    """The figures of one day, gathered in a fixed number of queries."""
+class RawFigures:
+    """The figures of the days ``first`` to ``last``, straight from the raw tables, in a fixed
+    number of queries: flows over the days, stocks at the end of ``last``. The rollups gather
+    one day at a time; the reporting benchmark gathers a whole period, to compare."""
 
-    def __init__(self, day: datetime.date) -> None:
-        self.day = day
-        self.start, self.end = day_bounds(day)
+    def __init__(self, first: datetime.date, last: datetime.date) -> None:
+        self.first, self.day = first, last
+        self.start, self.end = day_bounds(first)[0], day_bounds(last)[1]
         self.by_establishment: dict[int, _Figures] = defaultdict(_Figures)
         self.region = _Figures()
 
@@ -124,7 +126,7 @@ class _Day:
 
     def _studies(self) -> None:
         for establishment_id, count in (
-            ImagingStudy.objects.filter(study_date=self.day)
+            ImagingStudy.objects.filter(study_date__range=(self.first, self.day))
             .values("establishment_id")
             .annotate(count=Count("id"))
             .values_list("establishment_id", "count")
@@ -210,6 +212,7 @@ class _Day:
             .exclude(withdrawn)
             .values_list("practitioner_id", flat=True)
         )
+        one_day = datetime.timedelta(days=1)
         for practitioner_id in in_force:
             places = sites.get(practitioner_id, set())
             self.region.accreditations_active += 1
@@ -222,10 +225,10 @@ class _Day:
                 figures.accreditations_active += 1
                 figures.accreditations_active_hospital += 1
         changes = (
-            ("accreditations_new", Q(valid_from=self.day)),
+            ("accreditations_new", Q(valid_from__range=(self.first, self.day))),
             (
                 "accreditations_expired",
-                Q(valid_until=self.day - datetime.timedelta(days=1)) & ~withdrawn,
+                Q(valid_until__range=(self.first - one_day, self.day - one_day)) & ~withdrawn,
             ),
             (
                 "accreditations_revoked",
@@ -263,7 +266,7 @@ class _Day:
 @transaction.atomic
 def rollup_day(*, day: datetime.date) -> int:
     """Compute ``day``'s rows again and replace them; returns how many rows it wrote."""
-    rows = _Day(day).gather()
+    rows = RawFigures(day, day).gather()
     DailyRollup.objects.filter(day=day).delete()
     DailyRollup.objects.bulk_create(rows)
     return len(rows)
