@@ -347,30 +347,36 @@ def bodies_for(
 # --- The trail ----------------------------------------------------------------------------
 
 
-def chain_head() -> int:
+def chain_heads() -> dict[int, int]:
+    """Each chain's last rank, before the load."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT seq FROM audit_chainhead WHERE id = 1")
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+        cursor.execute("SELECT id, seq FROM audit_chainhead")
+        return {int(chain): int(seq) for chain, seq in cursor.fetchall()}
 
 
-def trail_since(seq: int) -> tuple[int, int, int, int]:
-    """The links after ``seq``: on the archive channel (all, granted), on any channel, and
-    those whose hash or previous hash is not what it should be (every one of them checked)."""
+def trail_since(heads: dict[int, int]) -> tuple[int, int, int, int]:
+    """The links written after ``heads`` (each chain's rank before the load): on the archive
+    channel (all, granted), on any channel, and those whose hash or previous hash is not what
+    it should be (every one of them checked)."""
+    chains, ranks = list(heads), [heads[chain] for chain in heads]
+    after = (
+        "LEFT JOIN unnest(%s::smallint[], %s::bigint[]) AS h(chain, seq) ON h.chain = e.chain "
+        "WHERE e.chain_seq > coalesce(h.seq, 0)"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FILTER (WHERE channel = 'archive'), "
-            "count(*) FILTER (WHERE channel = 'archive' AND granted), count(*) "
-            "FROM audit_accessevent WHERE chain_seq > %s",
-            [seq],
+            "SELECT count(*) FILTER (WHERE e.channel = 'archive'), "  # noqa: S608 - constants
+            "count(*) FILTER (WHERE e.channel = 'archive' AND e.granted), count(*) "
+            f"FROM audit_accessevent e {after}",
+            [chains, ranks],
         )
         archive, granted, every = cursor.fetchone()
         cursor.execute(
             f"""SELECT count(*) FROM audit_accessevent e
-            LEFT JOIN audit_accessevent b ON b.chain_seq = e.chain_seq - 1
-            WHERE e.chain_seq > %s AND (e.hash <> {_TRIGGER_HASH}
-                OR e.prev_hash <> coalesce(b.hash, %s))""",  # noqa: S608 - a constant
-            [seq, GENESIS_HASH],
+            LEFT JOIN audit_accessevent b ON b.chain = e.chain AND b.chain_seq = e.chain_seq - 1
+            {after} AND (e.hash <> {_TRIGGER_HASH}
+                OR e.prev_hash <> coalesce(b.hash, %s))""",  # noqa: S608 - constants
+            [chains, ranks, GENESIS_HASH],
         )
         (broken,) = cursor.fetchone()
     return archive, granted, every, broken

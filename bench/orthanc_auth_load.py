@@ -72,7 +72,7 @@ from bench.auth_load_region import (  # noqa: E402
     Bodies,
     bench_archive,
     bodies_for,
-    chain_head,
+    chain_heads,
     database_url,
     token_pool,
     trail_since,
@@ -169,7 +169,7 @@ def measure(
     return Run(answers, warmed, full, rated, asked_under_load, load_before, load())
 
 
-def report(args: argparse.Namespace, run: Run, *, head_before: int) -> list[str]:
+def report(args: argparse.Namespace, run: Run, *, head_before: dict[int, int]) -> list[str]:
     """The figures side by side and the targets; the labels of the targets missed."""
     full, rated, answers = run.full, run.rated, run.answers
     best = {path: max(runs, key=lambda f: f.per_second) for path, runs in full.items()}
@@ -285,7 +285,7 @@ def main() -> int:
         if args.profile:
             profile(bodies, authorization, args.profile, log=log)
             return 0
-        head_before = chain_head()
+        head_before = chain_heads()
         run = measure(args, bodies, archive, authorization)
     failed = report(args, run, head_before=head_before)
     log("RÉSULTAT : " + ("conforme" if not failed else "NON CONFORME : " + " ; ".join(failed)))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 FONT = "DejaVu Sans, Verdana, sans-serif"
 INK = "#1b1b1b"
@@ -116,13 +117,22 @@ def line_chart(
     if unit:
         parts.append(f'<text x="{left}" y="{top - 10}">{escape(unit)}</text>')
     desc = "; ".join(
-        f"{item.label} : de {french_number(item.values[0])} à "
-        f"{french_number(item.values[-1])}, au plus {french_number(max(item.values))}"
+        _("%(label)s : de %(first)s à %(last)s, au plus %(most)s")
+        % {
+            "label": item.label,
+            "first": french_number(item.values[0]),
+            "last": french_number(item.values[-1]),
+            "most": french_number(max(item.values)),
+        }
         for item in series
         if item.values
     )
-    period = f" du {labels[0]} au {labels[-1]}" if labels else ""
-    return _svg(width, height, title, f"Courbe{period}. {desc}." if desc else title, "".join(parts))
+    kind = (
+        _("Courbe du %(first)s au %(last)s.") % {"first": labels[0], "last": labels[-1]}
+        if labels
+        else _("Courbe.")
+    )
+    return _svg(width, height, title, f"{kind} {desc}." if desc else title, "".join(parts))
 
 
 def bar_chart(
@@ -156,4 +166,4 @@ def bar_chart(
         f"{label} : {french_percent(value) if as_share else french_number(value)}"
         for label, value in items
     )
-    return _svg(width, height, title, f"Barres. {desc}." if desc else title, "".join(parts))
+    return _svg(width, height, title, f"{_('Barres.')} {desc}." if desc else title, "".join(parts))
