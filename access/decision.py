@@ -14,13 +14,14 @@ An auditor reading the trail sees patients' identities: that read is decided her
 ``purpose=AUDIT_PURPOSE``, granted to auditors only (rule ``audit``), and traced like any other.
 
 Every decision writes one ``audit.AccessEvent``. One decision costs two queries (the facts, the
-trace); a batch costs at most seven whatever its size.
+trace), a viewer token's too (its token is read with the facts: ``decide_for_token``); a batch
+costs at most seven whatever its size.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +29,10 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from access.facts import Facts, Target, facts_for_many, facts_for_one
+from access.bearer import Bearer, bearer_of_row
+from access.facts import Facts, Target, bearer_facts, facts_for_many, facts_for_one, needs_facts
 from audit.models import ActorRole, Rule
-from audit.services import EventValues, access_events_record
+from audit.services import EventValues, access_events_append
 from imaging.models import ImagingStudy, Patient
 from portal.http import client_ip
 from portal.roles import Role, has_role
@@ -138,6 +140,47 @@ def decide(
     return decision
 
 
+def decide_for_token(
+    *,
+    token_hash: str,
+    target: Target,
+    admit: Callable[[Bearer], bool],
+    action: str,
+    channel: str,
+    request: HttpRequest | None = None,
+) -> tuple[Bearer | None, Decision | None]:
+    """``decide`` for the bearer of the viewer token of ``token_hash``, for care: the token,
+    its user and the facts in one query, then the trace (the archive's every request).
+
+    ``admit(bearer)`` tells whether the token may be used at all (its state, its study): when
+    it may not, nothing is decided nor traced and the decision is None. An unknown token gives
+    ``(None, None)``.
+    """
+    _check_target(target)
+    now = timezone.now()
+    found = bearer_facts(token_hash=token_hash, target=target, now=now)
+    if found is None:
+        return None, None
+    row, facts = found
+    bearer = bearer_of_row(row)
+    if not admit(bearer):
+        return bearer, None
+    user = bearer.user
+    if not needs_facts(user, target):
+        facts = Facts()  # what ``decide`` records when the first rules decide alone
+    decision = _apply_rules(user=user, target=target, facts=facts, now=now, purpose="care")
+    _record(
+        user=user,
+        decided=[(target, facts, decision)],
+        action=action,
+        channel=channel,
+        purpose="care",
+        request=request,
+        now=now,
+    )
+    return bearer, decision
+
+
 def decide_many(
     *,
     user: Any,
@@ -186,7 +229,7 @@ def _record(
     now: datetime.datetime,
 ) -> None:
     """Write one trace per decision, in one INSERT."""
-    access_events_record(
+    access_events_append(
         events=[
             _event(
                 user=user,

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from access.models import AccessGrant, BreakGlassAccess, Opposition
+from access.token_models import ViewerToken
 from imaging.models import ImagingStudy, Patient, PatientIdentifier
 from portal.hot_sql import hot_cursor
 from portal.models import User
@@ -61,10 +62,12 @@ def needs_facts(user: Any, target: Target) -> bool:
 
 
 @cache
-def _one_target_sql(*, by_study: bool) -> str:
+def _one_target_sql(*, by_study: bool, by_token: bool = False) -> str:
     """The facts of (user, patient[, study]) in one row; ``%s`` in the order of
-    ``_one_target_params``."""
+    ``_one_target_params``. ``by_token``: the user is the bearer of the viewer token whose
+    hash is the last parameter, and the row ends with ``BEARER_COLUMNS``."""
     tables = {
+        "token": ViewerToken._meta.db_table,
         "user": User._meta.db_table,
         "practitioner": Practitioner._meta.db_table,
         "accreditation": Accreditation._meta.db_table,
@@ -91,6 +94,9 @@ def _one_target_sql(*, by_study: bool) -> str:
         "FROM {break_glass} b WHERE b.patient_id = %s AND b.user_id = u.id "
         "AND b.opened_at <= %s AND b.expires_at > %s ORDER BY b.expires_at DESC LIMIT 1"
     )
+    bearer_columns = "".join(f", {column}" for column in BEARER_COLUMNS) if by_token else ""
+    user = "{token} t JOIN {user} u ON u.id = t.user_id" if by_token else "{user} u"
+    key = "t.token_hash" if by_token else "u.id"
     # Only table names from the models' metadata are formatted in; values are parameters.
     sql = f"""
         SELECT
@@ -104,14 +110,30 @@ def _one_target_sql(*, by_study: bool) -> str:
             (SELECT g.id {grant}),
             (SELECT g.valid_until {grant}),
             (SELECT b.id {emergency}),
-            (SELECT b.expires_at {emergency})
-        FROM {{user}} u LEFT JOIN {{practitioner}} pr ON pr.user_id = u.id
-        WHERE u.id = %s
+            (SELECT b.expires_at {emergency}){bearer_columns}
+        FROM {user} LEFT JOIN {{practitioner}} pr ON pr.user_id = u.id
+        WHERE {key} = %s
     """  # noqa: S608
     return sql.format(**tables)
 
 
-def _one_target_params(*, user_id: int, target: Target, now: datetime.datetime) -> list[Any]:
+# The bearer's columns that end a ``by_token`` row (``bearer_facts``).
+BEARER_COLUMNS = (
+    "t.id",
+    "t.study_id",
+    "t.created_at",
+    "t.expires_at",
+    "t.revoked_at",
+    "t.last_used_at",
+    "u.id",
+    "u.email",
+    "u.first_name",
+    "u.last_name",
+    "u.is_active",
+)
+
+
+def _one_target_params(*, key: Any, target: Target, now: datetime.datetime) -> list[Any]:
     ops = connection.ops
     moment = ops.adapt_datetimefield_value(now)
     today = ops.adapt_datefield_value(timezone.localdate(now))
@@ -126,7 +148,7 @@ def _one_target_params(*, user_id: int, target: Target, now: datetime.datetime) 
         patient_id,
         *(patient_id, moment, moment) * 2,  # the grant's id, then its end
         *(patient_id, moment, moment) * 2,  # the emergency access's id, then its end
-        user_id,
+        key,  # the user's id, or the token's hash
     ]
 
 
@@ -147,11 +169,33 @@ def facts_for_one(*, user: Any, target: Target, now: datetime.datetime) -> Facts
     with hot_cursor() as cursor:
         cursor.execute(
             _one_target_sql(by_study=target.study is not None),
-            _one_target_params(user_id=user.pk, target=target, now=now),
+            _one_target_params(key=user.pk, target=target, now=now),
         )
         row = cursor.fetchone()
     if row is None:
         return Facts()
+    return _facts_of_row(row)
+
+
+def bearer_facts(
+    *, token_hash: str, target: Target, now: datetime.datetime
+) -> tuple[tuple[Any, ...], Facts] | None:
+    """The viewer token of ``token_hash`` with its user (the ``BEARER_COLUMNS`` values) and
+    the facts of that user on ``target``, in one query; None for an unknown token. The facts
+    are gathered even when the first rules need none (see ``needs_facts``)."""
+    with hot_cursor() as cursor:
+        cursor.execute(
+            _one_target_sql(by_study=target.study is not None, by_token=True),
+            _one_target_params(key=token_hash, target=target, now=now),
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(row) - len(BEARER_COLUMNS)
+    return tuple(row[split:]), _facts_of_row(row[:split])
+
+
+def _facts_of_row(row: Sequence[Any]) -> Facts:
     practitioner_id, accredited, care_team, opposed, grant_id, grant_until, bg_id, bg_until = row
     return Facts(
         practitioner_id=practitioner_id,

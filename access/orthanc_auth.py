@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import logging
 from dataclasses import dataclass
@@ -46,14 +47,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from access.decision import Decision, Target, decide, decide_many, validity_setting
-from access.token_models import ViewerToken
+from access.bearer import Bearer
+from access.decision import Target, decide_for_token, decide_many, validity_setting
 from access.tokens import (
     TokenState,
     token_value_clean,
     viewer_token_bearer,
     viewer_token_find,
+    viewer_token_hash,
     viewer_token_remaining_s,
+    viewer_token_state,
     viewer_token_touch,
 )
 from audit.models import Action, Channel
@@ -169,7 +172,7 @@ class Answer:
         return {"granted": self.granted, "validity": self.validity}
 
 
-def _refused(reason: str, query: Validation, token: ViewerToken | None = None) -> Answer:
+def _refused(reason: str, query: Validation, token: Bearer | None = None) -> Answer:
     # Ids only: never the token nor a DICOM identifier in the logs.
     logger.info(
         "orthanc-auth refused (%s): %s %s, token %s",
@@ -186,14 +189,17 @@ def validation_answer(
 ) -> Answer:
     """The answer to ``tokens/validate``: ``access.decide`` for the token's user on the
     resource's patient and study(ies), each decision traced on the archive channel."""
-    now = timezone.now()
     if not query.token_value:
         return _refused("no token", query)
     if _is_portal(source, query.token_value):
         return _portal_answer(query)
-    token, state = viewer_token_bearer(raw=query.token_value, at=now)
-    if token is None or state != TokenState.VALID or not token.user.is_active:
-        return _refused(state.value if token else "unknown token", query, token)
+    if query.method == "get" and query.level in ("study", "series", "instance"):
+        return _one_study_answer(source=source, query=query, request=request)
+    now = timezone.now()
+    token, _state = viewer_token_bearer(raw=query.token_value, at=now)
+    refusal = _token_refusal(token, at=now)
+    if token is None or refusal:
+        return _refused(refusal or "unknown token", query, token)
     validity = min(validity_setting(), viewer_token_remaining_s(token, at=now))
     if query.level == "system":
         uri = query.uri.rstrip("/") or "/"
@@ -202,42 +208,78 @@ def validation_answer(
         return _refused("system uri", query, token)
     if query.method != "get":
         return _refused("write method", query, token)
-    if token.study_id is not None and query.level == "patient":
+    if token.study_id is not None:
         return _refused("patient level for a one-study token", query, token)
     resolved = archive_resource_resolve(
         source=source, level=query.level, orthanc_id=query.orthanc_id, dicom_uid=query.dicom_uid
     )
     if resolved is None:
         return _refused("unknown resource", query, token)
-    if token.study_id is not None and [study.pk for study in resolved.studies] != [token.study_id]:
-        return _refused("another study", query, token)
     viewer_token_touch(token=token, at=now)
-    decisions: list[Decision]
-    if len(resolved.studies) == 1:
-        decisions = [
-            decide(
-                user=token.user,
-                patient=resolved.patient,
-                study=resolved.studies[0],
-                action=Action.READ,
-                channel=Channel.ARCHIVE,
-                purpose="care",
-                request=request,
-            )
-        ]
-    else:
-        # The patient level opens every study of this archive: each must be granted.
-        decisions = decide_many(
-            user=token.user,
-            targets=[Target(resolved.patient, study) for study in resolved.studies],
-            action=Action.READ,
-            channel=Channel.ARCHIVE,
-            purpose="care",
-            request=request,
-        )
+    # The patient level opens every study of this archive: each must be granted.
+    decisions = decide_many(
+        user=token.user,
+        targets=[Target(resolved.patient, study) for study in resolved.studies],
+        action=Action.READ,
+        channel=Channel.ARCHIVE,
+        purpose="care",
+        request=request,
+    )
     if not all(decision.granted for decision in decisions):
         return _refused("decision", query, token)
     return Answer(True, min([validity, *(decision.validity_s for decision in decisions)]))
+
+
+def _one_study_answer(
+    *, source: ArchiveSource, query: Validation, request: HttpRequest | None
+) -> Answer:
+    """A read of one study, or of a series or an instance of it (the archive's every image):
+    the resource is resolved first, from the process's cache as a rule, so that the token,
+    its user and the decision's facts come in one query (``decide_for_token``), then the
+    trace. An archive asks about a series or an instance once, whatever the token."""
+    now = timezone.now()
+    hashed = viewer_token_hash(query.token_value)
+    if hashed is None:
+        return _refused("unknown token", query)
+    resolved = archive_resource_resolve(
+        source=source, level=query.level, orthanc_id=query.orthanc_id, dicom_uid=query.dicom_uid
+    )
+    if resolved is None:
+        return _refused("unknown resource", query)
+    (study,) = resolved.studies
+    token, decision = decide_for_token(
+        token_hash=hashed,
+        target=Target(resolved.patient, study),
+        admit=lambda bearer: not _token_refusal(bearer, at=now, study_id=study.pk),
+        action=Action.READ,
+        channel=Channel.ARCHIVE,
+        request=request,
+    )
+    if token is None:
+        return _refused("unknown token", query)
+    if decision is None:
+        return _refused(_token_refusal(token, at=now, study_id=study.pk), query, token)
+    viewer_token_touch(token=token, at=now)
+    if not decision.granted:
+        return _refused("decision", query, token)
+    validity = min(validity_setting(), viewer_token_remaining_s(token, at=now))
+    return Answer(True, min(validity, decision.validity_s))
+
+
+def _token_refusal(
+    token: Bearer | None, *, at: datetime.datetime, study_id: int | None = None
+) -> str:
+    """Why ``token`` may not be used at ``at`` (for ``study_id`` when given), or ""."""
+    if token is None:
+        return "unknown token"
+    state = viewer_token_state(token, at)
+    if state != TokenState.VALID:
+        return state.value
+    if not token.user.is_active:
+        return "inactive user"
+    if study_id is not None and token.study_id not in (None, study_id):
+        return "another study"
+    return ""
 
 
 def _is_portal(source: ArchiveSource, token_value: str) -> bool:

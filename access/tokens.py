@@ -22,7 +22,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access.bearer import Bearer, bearer_of_row
 from access.decision import decide
+from access.facts import BEARER_COLUMNS
 from access.token_models import ViewerToken
 from audit.models import Action, Channel
 from imaging.models import ImagingStudy
@@ -85,15 +87,14 @@ def viewer_token_find(
         .order_by()
         .first()
     )
-    return token, _state(token, at)
+    return token, viewer_token_state(token, at)
 
 
 @cache
 def _bearer_sql() -> str:
     # Only names from the models' metadata are formatted in.
     return (
-        "SELECT t.id, t.study_id, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, "  # noqa: S608
-        "u.id, u.email, u.first_name, u.last_name, u.is_active "
+        f"SELECT {', '.join(BEARER_COLUMNS)} "  # noqa: S608
         f"FROM {ViewerToken._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id "
         "WHERE t.token_hash = %s"
     )
@@ -101,42 +102,34 @@ def _bearer_sql() -> str:
 
 def viewer_token_bearer(
     *, raw: str, at: datetime.datetime | None = None
-) -> tuple[ViewerToken | None, TokenState]:
-    """``viewer_token_find`` for the archive's every request: the token and its user only
-    (``token.user`` is loaded, ``token.study`` is not: compare ``token.study_id``), in one
-    hand-written query, which costs a tenth of the ORM's composition on this hot path."""
-    value = token_value_clean(raw)
-    if not value or len(value) > TOKEN_MAX_LENGTH:
+) -> tuple[Bearer | None, TokenState]:
+    """``viewer_token_find`` for the archive's requests that are not about one study (the
+    patient and system levels, writes): the token and its user as a ``Bearer``, in one
+    hand-written query. A study's validation reads them with its facts instead
+    (``access.decision.decide_for_token``)."""
+    hashed = viewer_token_hash(raw)
+    if hashed is None:
         return None, TokenState.UNKNOWN
     with hot_cursor() as cursor:
-        cursor.execute(_bearer_sql(), [token_hash(value)])
+        cursor.execute(_bearer_sql(), [hashed])
         row = cursor.fetchone()
     if row is None:
         return None, TokenState.UNKNOWN
-    pk, study_id, created, expires, revoked, last_used, user_id, email, first, last, active = row
-    user = User(id=user_id, email=email, first_name=first, last_name=last, is_active=bool(active))
-    token = ViewerToken(
-        id=pk,
-        user_id=user_id,
-        study_id=study_id,
-        created_at=_aware(created) or created,
-        expires_at=_aware(expires) or expires,
-        revoked_at=_aware(revoked),
-        last_used_at=_aware(last_used),
-    )
-    token.user = user
-    token._state.adding = False
-    return token, _state(token, at)
+    token = bearer_of_row(row)
+    return token, viewer_token_state(token, at)
 
 
-def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
-    # SQLite hands back naive datetimes in UTC.
-    if value is not None and timezone.is_naive(value):
-        return value.replace(tzinfo=datetime.UTC)
-    return value
+def viewer_token_hash(raw: str) -> str | None:
+    """The hash to look ``raw`` up by, or None when it cannot be one of our tokens."""
+    value = token_value_clean(raw)
+    if not value or len(value) > TOKEN_MAX_LENGTH:
+        return None
+    return token_hash(value)
 
 
-def _state(token: ViewerToken | None, at: datetime.datetime | None) -> TokenState:
+def viewer_token_state(
+    token: ViewerToken | Bearer | None, at: datetime.datetime | None = None
+) -> TokenState:
     if token is None:
         return TokenState.UNKNOWN
     if token.revoked_at is not None:
@@ -146,7 +139,9 @@ def _state(token: ViewerToken | None, at: datetime.datetime | None) -> TokenStat
     return TokenState.VALID
 
 
-def viewer_token_remaining_s(token: ViewerToken, *, at: datetime.datetime | None = None) -> int:
+def viewer_token_remaining_s(
+    token: ViewerToken | Bearer, *, at: datetime.datetime | None = None
+) -> int:
     """Whole seconds left before ``token`` expires (0 once expired)."""
     left = (token.expires_at - (at or timezone.now())).total_seconds()
     return max(0, int(left))
@@ -245,7 +240,7 @@ def viewer_token_revoke(*, token: ViewerToken) -> ViewerToken:
     return token
 
 
-def viewer_token_touch(*, token: ViewerToken, at: datetime.datetime | None = None) -> None:
+def viewer_token_touch(*, token: ViewerToken | Bearer, at: datetime.datetime | None = None) -> None:
     """Remember that ``token`` was just used, at most once a minute (one conditional UPDATE)."""
     now = at or timezone.now()
     threshold = now - datetime.timedelta(seconds=LAST_USED_PRECISION_S)

@@ -55,16 +55,31 @@ _SOURCE_IP = AccessEvent._meta.get_field("source_ip")
 
 
 def access_events_record(*, events: Sequence[EventValues]) -> list[AccessEvent]:
-    """Append ``events`` to the trail, in order, in one chain. On PostgreSQL, one INSERT
-    statement (no transaction of its own: in autocommit the decision costs its facts and this),
-    whose trigger picks this session's chain and numbers and chains the rows there; on SQLite
-    the chaining is done here, in chain 1."""
+    """Append ``events`` to the trail, in order, in one chain, and return them as chained.
+    On PostgreSQL, one INSERT statement (no transaction of its own: in autocommit the
+    decision costs its facts and this), whose trigger picks this session's chain and numbers
+    and chains the rows there; on SQLite the chaining is done here, in chain 1."""
     if not events:
         return []
     rows = [values.as_row() for values in events]
     if connection.vendor == "postgresql":
         return _insert_chained_by_trigger(rows)
     return _chain_in_python([AccessEvent(**row) for row in rows])
+
+
+def access_events_append(*, events: Sequence[EventValues]) -> None:
+    """``access_events_record`` for a writer that does not read the rows back (the access
+    decision): on PostgreSQL the statement returns nothing and no model instance is built,
+    which the archive's every request would pay for."""
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        access_events_record(events=events)
+        return
+    rows = [values.as_row() for values in events]
+    sql, params = _insert_statement(rows, returning=False)
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # The PostgreSQL type of each value column, for the arrays of ``_insert_chained_by_trigger``.
@@ -76,22 +91,41 @@ _PG_TYPES = {
 }
 
 
+_RETURNING = " RETURNING id, chain, chain_seq, prev_hash, hash"
+
+
 @cache
-def _insert_sql() -> str:
-    # One array per column, whatever the number of rows: the statement's text never changes
-    # and its parameters stay few (one per column, not per value). Only names from the
-    # model's metadata are formatted in.
-    arrays = ", ".join(f"%s::{_PG_TYPES.get(name, 'text')}[]" for name in _VALUE_NAMES)
-    return (
-        f"INSERT INTO {AccessEvent._meta.db_table} ({', '.join(_VALUE_NAMES)}) "  # noqa: S608
-        f"SELECT * FROM unnest({arrays}) RETURNING id, chain, chain_seq, prev_hash, hash"
-    )
+def _insert_sql(*, one: bool, returning: bool) -> str:
+    # Only names from the model's metadata are formatted in.
+    head = f"INSERT INTO {AccessEvent._meta.db_table} ({', '.join(_VALUE_NAMES)}) "
+    if one:
+        # One row (the archive's every request): plain values, which the driver binds far
+        # faster than arrays.
+        values = ", ".join(
+            f"%s::{_PG_TYPES[name]}" if name in _PG_TYPES else "%s" for name in _VALUE_NAMES
+        )
+        body = f"VALUES ({values})"
+    else:
+        # One array per column, whatever the number of rows: the statement's text never
+        # changes and its parameters stay few (one per column, not per value).
+        arrays = ", ".join(f"%s::{_PG_TYPES.get(name, 'text')}[]" for name in _VALUE_NAMES)
+        body = f"SELECT * FROM unnest({arrays})"  # noqa: S608
+    return head + body + (_RETURNING if returning else "")
+
+
+def _insert_statement(
+    rows: list[dict[str, object]], *, returning: bool
+) -> tuple[str, list[object]]:
+    if len(rows) == 1:
+        return _insert_sql(one=True, returning=returning), [rows[0][n] for n in _VALUE_NAMES]
+    columns: list[object] = [[row[name] for row in rows] for name in _VALUE_NAMES]
+    return _insert_sql(one=False, returning=returning), columns
 
 
 def _insert_chained_by_trigger(rows: list[dict[str, object]]) -> list[AccessEvent]:
-    columns = [[row[name] for row in rows] for name in _VALUE_NAMES]
+    sql, params = _insert_statement(rows, returning=True)
     with hot_cursor() as cursor:
-        cursor.execute(_insert_sql(), columns)
+        cursor.execute(sql, params)
         chained = cursor.fetchall()
     events = []
     for row, (pk, chain, chain_seq, prev_hash, hash_) in zip(rows, chained, strict=True):

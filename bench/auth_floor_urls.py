@@ -31,3 +31,7 @@ urlpatterns = [
     path(FLOOR_PATH.lstrip("/"), floor, name="bench_floor"),
     *portal_urlpatterns[_after:],
 ]
+
+# The same floor on the archives' callback handler (``portal.machine_wsgi``), which serves
+# ``tokens/validate``: what Django costs there without the browsers' middleware.
+CALLBACK_FLOOR_PATH = "/orthanc-auth/bench-floor"

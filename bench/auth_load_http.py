@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,10 @@ class Gunicorn:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        return self.process.pid if self.process is not None else 0
+
+    @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -203,10 +207,71 @@ class Figures:
     granted: int
     # Open loop: the requests never sent, the server having fallen too far behind.
     abandoned: int = 0
+    # CPU milliseconds per request of each kind of process during the run (``CpuClock``).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+class CpuClock:
+    """The CPU time the machine's processes spend during a run, by kind: the server
+    (gunicorn), PostgreSQL, the load generator (wrk, or this process for the open loop), and
+    everything else (another job on a shared machine). Read from /proc, whole processes."""
+
+    TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, *, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def _kind(self, pid: int, name: str, parent: int) -> str:
+        if pid == os.getpid():
+            return "banc"
+        if pid == self.server_pid or parent == self.server_pid:
+            return "gunicorn"
+        if name == "postgres":
+            return "postgres"
+        if name == "wrk":
+            return "wrk"
+        return "autres"
+
+    def snapshot(self) -> Counter[str]:
+        spent: Counter[str] = Counter()
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields_ = stat[stat.rindex(")") + 2 :].split()
+            kind = self._kind(int(entry), name, int(fields_[1]))
+            spent[kind] += int(fields_[11]) + int(fields_[12])  # utime + stime
+            if kind == "banc":
+                # This process's children waited for: each wrk, once it is done.
+                spent["wrk"] += int(fields_[13]) + int(fields_[14])
+        return spent
+
+    def per_request(
+        self, before: Counter[str], after: Counter[str], requests: int
+    ) -> dict[str, float]:
+        if not requests:
+            return {}
+        return {
+            kind: max(0, after[kind] - before[kind]) * self.TICK_S * 1000 / requests
+            for kind in ("gunicorn", "postgres", "wrk", "banc", "autres")
+        }
+
+
+def cpu_measured(clock: CpuClock | None, run: Any) -> Figures:
+    """``run()``'s figures, with the CPU each kind of process spent per request."""
+    if clock is None:
+        return run()
+    before = clock.snapshot()
+    figures: Figures = run()
+    return replace(figures, cpu_ms=clock.per_request(before, clock.snapshot(), figures.requests))
 
 
 def warm_up(port: int, path: str, lines: Sequence[str], authorization: str) -> Counter[str]:

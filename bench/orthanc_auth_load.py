@@ -56,11 +56,13 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from bench.access_trail import check_chain_sample  # noqa: E402
-from bench.auth_floor_urls import FLOOR_PATH  # noqa: E402
+from bench.auth_floor_urls import CALLBACK_FLOOR_PATH, FLOOR_PATH  # noqa: E402
 from bench.auth_load_http import (  # noqa: E402
+    CpuClock,
     FakeArchive,
     Figures,
     Gunicorn,
+    cpu_measured,
     run_open_loop,
     run_wrk,
     warm_up,
@@ -80,6 +82,14 @@ from bench.auth_load_region import (  # noqa: E402
 )
 
 THROUGHPUT_SHARE = 0.5
+# Who spends the machine's CPU during a run (bench.auth_load_http.CpuClock).
+CPU_KINDS = {
+    "gunicorn": "gunicorn",
+    "postgres": "PostgreSQL",
+    "wrk": "wrk",
+    "banc": "ce banc",
+    "autres": "autres",
+}
 P99_TARGET_MS = 20.0
 
 
@@ -94,26 +104,39 @@ def load() -> str:
 # --- The report -----------------------------------------------------------------------------
 
 
-def table(title: str, validate: Figures, floor: Figures) -> None:
+# The columns of the tables: the service, the floor of the portal's handler (the target's
+# reference), the floor of the callback's handler, which serves the service.
+COLUMNS = {
+    VALIDATE_PATH: "tokens/validate",
+    FLOOR_PATH: "vue triviale",
+    CALLBACK_FLOOR_PATH: "triviale/rappel",
+}
+
+
+def table(title: str, figures: dict[str, Figures]) -> None:
     log(title)
-    log(f"  {'':<30}{'tokens/validate':>18}{'vue triviale':>16}")
-    rows: list[tuple[str, str, str]] = [
-        ("requêtes/s", f"{validate.per_second:,.0f}", f"{floor.per_second:,.0f}"),
-        ("requêtes", f"{validate.requests:,}", f"{floor.requests:,}"),
-        ("p50 (ms)", f"{validate.p50:.2f}", f"{floor.p50:.2f}"),
-        ("p99 (ms)", f"{validate.p99:.2f}", f"{floor.p99:.2f}"),
-        ("p99.9 (ms)", f"{validate.p999:.2f}", f"{floor.p999:.2f}"),
-        ("réponses non 2xx", f"{validate.non2xx}", f"{floor.non2xx}"),
-        ("erreurs de socket", f"{validate.socket_errors}", f"{floor.socket_errors}"),
-        ("non envoyées (serveur débordé)", f"{validate.abandoned}", f"{floor.abandoned}"),
+    columns = [figures[path] for path in COLUMNS]
+    log(f"  {'':<30}" + "".join(f"{label:>17}" for label in COLUMNS.values()))
+    rows: list[tuple[str, list[str]]] = [
+        ("requêtes/s", [f"{f.per_second:,.0f}" for f in columns]),
+        ("requêtes", [f"{f.requests:,}" for f in columns]),
+        ("p50 (ms)", [f"{f.p50:.2f}" for f in columns]),
+        ("p99 (ms)", [f"{f.p99:.2f}" for f in columns]),
+        ("p99.9 (ms)", [f"{f.p999:.2f}" for f in columns]),
+        ("réponses non 2xx", [f"{f.non2xx}" for f in columns]),
+        ("erreurs de socket", [f"{f.socket_errors}" for f in columns]),
+        ("non envoyées (serveur débordé)", [f"{f.abandoned}" for f in columns]),
         (
             "accordées / refusées",
-            f"{validate.granted}/{validate.answered_2xx - validate.granted}",
-            "-",
+            [f"{columns[0].granted}/{columns[0].answered_2xx - columns[0].granted}", "-", "-"],
         ),
     ]
-    for label, left, right in rows:
-        log(f"  {label:<30}{left.replace(',', ' '):>18}{right.replace(',', ' '):>16}")
+    for kind, label in CPU_KINDS.items():
+        rows.append(
+            (f"CPU/requête, {label} (ms)", [f"{f.cpu_ms.get(kind, 0):.2f}" for f in columns])
+        )
+    for label, values in rows:
+        log(f"  {label:<30}" + "".join(f"{value.replace(',', ' '):>17}" for value in values))
 
 
 @dataclass
@@ -154,16 +177,30 @@ def measure(
             warm_wrk = argparse.Namespace(**{**vars(args), "duration": 3})
             warmed = {
                 path: run_wrk(warm_wrk, server.port, path, bodies_file, authorization)
-                for path in (FLOOR_PATH, VALIDATE_PATH)
+                for path in COLUMNS
             }
             # The floor first, then the service, then again in the other order: the machine
             # is shared, and the best of two runs of each is the figure least disturbed by it.
-            full: dict[str, list[Figures]] = {FLOOR_PATH: [], VALIDATE_PATH: []}
-            for path in (FLOOR_PATH, VALIDATE_PATH, VALIDATE_PATH, FLOOR_PATH):
-                full[path].append(run_wrk(args, server.port, path, bodies_file, authorization))
+            full: dict[str, list[Figures]] = {path: [] for path in COLUMNS}
+            clock = CpuClock(server_pid=server.pid)
+            order = (FLOOR_PATH, CALLBACK_FLOOR_PATH, VALIDATE_PATH)
+            for path in (*order, *reversed(order)):
+                full[path].append(
+                    cpu_measured(
+                        clock,
+                        lambda path=path: run_wrk(
+                            args, server.port, path, bodies_file, authorization
+                        ),
+                    )
+                )
             rated = {
-                path: run_open_loop(args, server.port, path, bodies.lines, authorization)
-                for path in (FLOOR_PATH, VALIDATE_PATH)
+                path: cpu_measured(
+                    clock,
+                    lambda path=path: run_open_loop(
+                        args, server.port, path, bodies.lines, authorization
+                    ),
+                )
+                for path in COLUMNS
             }
             asked_under_load = archive.asked - asked_after_warm_up
     return Run(answers, warmed, full, rated, asked_under_load, load_before, load())
@@ -177,17 +214,18 @@ def report(args: argparse.Namespace, run: Run, *, head_before: dict[int, int]) -
     table(
         f"Débit maximal (wrk -t{args.wrk_threads} -c{args.connections}, {args.duration} s, "
         "meilleure de deux passes) :",
-        best[VALIDATE_PATH],
-        best[FLOOR_PATH],
+        best,
     )
-    other = [f"{runs[0].per_second:.0f} et {runs[1].per_second:.0f}" for runs in full.values()]
-    log(f"  (passes : vue triviale {other[0]} requêtes/s, tokens/validate {other[1]})")
+    passes = ", ".join(
+        f"{COLUMNS[path]} {runs[0].per_second:.0f} et {runs[1].per_second:.0f}"
+        for path, runs in full.items()
+    )
+    log(f"  (passes, requêtes/s : {passes})")
     log("")
     table(
         f"À {args.rate:g} requêtes/s imposées (boucle ouverte, {args.rate_duration} s, "
         "latence depuis l'heure prévue) :",
-        rated[VALIDATE_PATH],
-        rated[FLOOR_PATH],
+        rated,
     )
     log(f"Charge de la machine (1, 5, 15 min) : {run.load_before} avant, {run.load_after} après")
     log(f"Questions à l'archive pendant la charge : {run.asked_under_load} (le cache y répond)")
@@ -209,7 +247,14 @@ def report(args: argparse.Namespace, run: Run, *, head_before: dict[int, int]) -
 
     validate, floor = best[VALIDATE_PATH], best[FLOOR_PATH]
     ratio = validate.per_second / floor.per_second if floor.per_second else 0.0
-    everything = [*run.warmed.values(), *full[FLOOR_PATH], *full[VALIDATE_PATH], *rated.values()]
+    callback_floor = best[CALLBACK_FLOOR_PATH].per_second
+    log(
+        f"Part du débit de la vue triviale : {ratio:.0%} sur le gestionnaire du portail (la "
+        f"cible), {validate.per_second / callback_floor if callback_floor else 0:.0%} sur "
+        "celui du rappel"
+    )
+    everything = [*run.warmed.values(), *(f for runs in full.values() for f in runs)]
+    everything += rated.values()
     errors = sum(f.non2xx + f.socket_errors for f in everything)
     errors += sum(n for answer, n in answers.items() if answer.startswith("HTTP"))
     at_rate = rated[VALIDATE_PATH]

@@ -7,11 +7,14 @@ import datetime
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
+from django.test.client import ClientHandler
 from django.utils import timezone
 
 from access.models import AccessGrant, BreakGlassAccess, Opposition
 from establishments.models import Establishment
 from imaging.models import ImagingStudy, Patient
+from portal.machine_wsgi import MachineHandler
 from portal.models import User
 from tests.factories import EstablishmentFactory, PatientFactory, UserFactory
 from tests.imaging.factories import ImagingStudyFactory, PatientIdentifierFactory
@@ -107,3 +110,21 @@ def break_glass(user: User, patient: Patient, *, hours: float = 4) -> BreakGlass
         opened_at=now - datetime.timedelta(minutes=1),
         expires_at=now + datetime.timedelta(hours=hours),
     )
+
+
+class MachineClientHandler(ClientHandler):
+    """The test client's handler with the middleware and URLconf of the archives' callback
+    handler (``portal.machine_wsgi``), which serves ``/orthanc-auth/`` in production."""
+
+    load_middleware = MachineHandler.load_middleware
+
+
+@pytest.fixture(params=["machine", "portal"])
+def callback_client(request: pytest.FixtureRequest) -> Client:
+    """A client of the archives' callback: through the handler that serves it behind
+    ``portal.wsgi`` (gunicorn, ``runserver``), and through the portal's own (the test server
+    of the end-to-end tests)."""
+    client = Client()
+    if request.param == "machine":
+        client.handler = MachineClientHandler(enforce_csrf_checks=False)
+    return client

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from access.decision import Decision, Target, decide, decide_many
+from access.decision import Decision, Target, decide, decide_for_token, decide_many
+from access.tokens import token_hash, viewer_token_mint
 from audit.models import AccessEvent, Action, Channel, Rule
 from tests.access.conftest import Record, break_glass, grant_to, oppose
 from tests.imaging.factories import ImagingStudyFactory
@@ -16,7 +17,23 @@ from tests.imaging.factories import ImagingStudyFactory
 pytestmark = pytest.mark.django_db
 
 
-def _decide(user, record: Record, *, study=None, batch: bool = False) -> Decision:
+def _decide(user, record: Record, *, study=None, batch: bool | str = False) -> Decision:
+    if batch == TOKEN:
+        # The archive's path: the token, its user and the facts read together.
+        if not user.is_authenticated:
+            pytest.skip("a viewer token always has a user")
+        minted = viewer_token_mint(user=user)
+        bearer, decision = decide_for_token(
+            token_hash=token_hash(minted.token),
+            target=Target(record.patient, study),
+            admit=lambda bearer: True,
+            action=Action.READ,
+            channel=Channel.WEB,
+        )
+        assert bearer is not None
+        assert bearer.user.pk == user.pk
+        assert decision is not None
+        return decision
     if batch:
         return decide_many(
             user=user,
@@ -29,9 +46,12 @@ def _decide(user, record: Record, *, study=None, batch: bool = False) -> Decisio
     )
 
 
-@pytest.fixture(params=[False, True], ids=["single", "batch"])
-def batch(request) -> bool:
-    """Every rule holds for one decision and for a batch alike."""
+TOKEN = "token"
+
+
+@pytest.fixture(params=[False, True, TOKEN], ids=["single", "batch", "token"])
+def batch(request) -> bool | str:
+    """Every rule holds for one decision, for a batch and for a viewer token's bearer alike."""
     return request.param
 
 
@@ -331,3 +351,92 @@ def test_the_audit_purpose_is_refused_to_everyone_else(request, who, record, bat
             purpose="audit",
         )
     assert (decision.granted, decision.reason) == (False, Rule.NOT_AUDITOR)
+
+
+def _for_token(user, record: Record, study, *, admit=lambda bearer: True):
+    return decide_for_token(
+        token_hash=token_hash(viewer_token_mint(user=user).token),
+        target=Target(record.patient, study),
+        admit=admit,
+        action=Action.READ,
+        channel=Channel.ARCHIVE,
+    )
+
+
+def test_a_viewer_tokens_decision_is_traced_as_its_users(gp, radiologist, record) -> None:
+    grant = grant_to(gp, record.patient, by=radiologist)
+    decide(
+        user=gp,
+        patient=record.patient,
+        study=record.clinic_study,
+        action=Action.READ,
+        channel=Channel.ARCHIVE,
+    )
+    _for_token(gp, record, record.clinic_study)
+    by_user, by_token = AccessEvent.objects.order_by("chain_seq")
+    compared = [
+        "actor_id",
+        "actor_label",
+        "actor_role",
+        "actor_practitioner_id",
+        "patient_id",
+        "study_id",
+        "study_instance_uid",
+        "establishment_id",
+        "action",
+        "channel",
+        "granted",
+        "rule",
+        "purpose",
+        "grant_id",
+    ]
+    assert {name: getattr(by_token, name) for name in compared} == {
+        name: getattr(by_user, name) for name in compared
+    }
+    assert (by_token.rule, by_token.grant_id) == (Rule.GRANT, grant.pk)
+
+
+def test_a_patient_opening_their_own_study_by_token_is_traced_as_the_patient(
+    patient, record
+) -> None:
+    _bearer, decision = _for_token(patient, record, record.clinic_study)
+    assert decision is not None
+    assert decision.reason == Rule.PATIENT_SELF
+    event = AccessEvent.objects.get()
+    assert (event.actor_role, event.actor_practitioner_id) == ("patient", None)
+
+
+def test_a_token_refused_before_deciding_leaves_no_trace(gp, radiologist, record) -> None:
+    grant_to(gp, record.patient, by=radiologist)
+    bearer, decision = _for_token(gp, record, record.clinic_study, admit=lambda bearer: False)
+    assert bearer is not None
+    assert decision is None
+    assert not AccessEvent.objects.exists()
+
+
+def test_an_unknown_token_decides_nothing(record) -> None:
+    assert decide_for_token(
+        token_hash=token_hash("not-a-token"),
+        target=Target(record.patient, record.clinic_study),
+        admit=lambda bearer: True,
+        action=Action.READ,
+        channel=Channel.ARCHIVE,
+    ) == (None, None)
+    assert not AccessEvent.objects.exists()
+
+
+def test_a_viewer_tokens_decision_costs_two_queries(
+    gp, radiologist, record, django_assert_max_num_queries
+) -> None:
+    grant_to(gp, record.patient, by=radiologist)
+    minted = viewer_token_mint(user=gp)
+    with django_assert_max_num_queries(2):
+        _bearer, decision = decide_for_token(
+            token_hash=token_hash(minted.token),
+            target=Target(record.patient, record.hospital_study),
+            admit=lambda bearer: True,
+            action=Action.READ,
+            channel=Channel.ARCHIVE,
+        )
+    assert decision is not None
+    assert decision.granted

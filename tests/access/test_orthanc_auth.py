@@ -52,6 +52,12 @@ def _source(establishment: Any, username: str) -> ArchiveSource:
 
 
 @pytest.fixture
+def client(callback_client: Client) -> Client:
+    """Every contract holds through both handlers that may serve the callback."""
+    return callback_client
+
+
+@pytest.fixture
 def hospital_archive(record: Record, hospital: Any) -> ArchiveSource:
     """The hospital's archive, holding the record's hospital study."""
     source = _source(hospital, CALLBACK_USER)
