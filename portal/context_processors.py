@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from portal.api_keys import api_keys_offered
 from portal.middleware import MFA_NEXT_KEY
 from portal.navigation import navigation_for
 from portal.roles import Role, roles_of
@@ -20,6 +21,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "PORTAL_DEMO": settings.PORTAL_DEMO,
         "user_roles": [role for role in Role if role in roles],
         "navigation": navigation_for(request, roles),
+        "api_keys_offered": api_keys_offered(user),
     }
 
 

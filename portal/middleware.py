@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.roles import mfa_required
 
@@ -85,6 +86,11 @@ MFA_EXEMPT_PREFIXES = (
 )
 
 
+# What the API answers (403) a caller who must have a second factor and has none, whether they
+# come with a session (below) or an API key (portal/api_key_auth.py).
+MFA_API_REFUSAL = gettext_lazy("Activez l'authentification à deux facteurs pour utiliser l'API.")
+
+
 class MfaEnrolmentMiddleware:
     """Send staff and practitioners to enrol a second factor before anything else."""
 
@@ -98,14 +104,7 @@ class MfaEnrolmentMiddleware:
             if request.method == "GET" and not request.path.startswith("/api/"):
                 request.session[MFA_NEXT_KEY] = request.get_full_path()
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {
-                        "detail": _(
-                            "Activez l'authentification à deux facteurs pour utiliser l'API."
-                        )
-                    },
-                    status=403,
-                )
+                return JsonResponse({"detail": str(MFA_API_REFUSAL)}, status=403)
             messages.warning(
                 request,
                 _(

@@ -79,3 +79,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+from portal.api_key_models import ApiKey  # noqa: E402, F401

@@ -302,8 +302,12 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 # --- API -------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # A browser's session (CSRF enforced), else an ``Authorization: Api-Key <key>`` header
+    # (portal/api_key_auth.py; no cookie, hence no CSRF). The session comes first: a call with
+    # no credentials at all keeps its 403, and a presented key that fails answers 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "portal.api_key_auth.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -324,6 +328,17 @@ SPECTACULAR_SETTINGS = {
         "AccreditationRequestStatusEnum": ("practitioners.models.core.AccreditationRequest.Status"),
     },
 }
+
+# API keys (portal/api_keys.py): the longest lifetime a user may give a key, the lifetime the
+# form offers, and how many usable keys one user may hold at once.
+API_KEY_MAX_DAYS = env_int("API_KEY_MAX_DAYS", 365, minimum=1)
+API_KEY_DEFAULT_DAYS = env_int("API_KEY_DEFAULT_DAYS", min(90, API_KEY_MAX_DAYS), minimum=1)
+if API_KEY_DEFAULT_DAYS > API_KEY_MAX_DAYS:
+    raise ImproperlyConfigured(
+        f"Variable d'environnement API_KEY_DEFAULT_DAYS invalide : « {API_KEY_DEFAULT_DAYS} » "
+        f"(attendu : au plus API_KEY_MAX_DAYS, {API_KEY_MAX_DAYS})."
+    )
+API_KEY_MAX_PER_USER = env_int("API_KEY_MAX_PER_USER", 10, minimum=1)
 
 # --- Pro Santé Connect, the national practitioner login (practitioners/psc) ------------------
 

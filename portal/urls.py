@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import health, views
+from portal import api_key_views, health, views
 
 # The admin site signs in through allauth: same rate limits, same second factor.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -17,6 +17,12 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
+    path("compte/cles-api/", api_key_views.api_keys, name="api-keys"),
+    path(
+        "compte/cles-api/<int:pk>/revoquer/",
+        api_key_views.api_key_revoke_view,
+        name="api-key-revoke",
+    ),
     path("admin/", admin.site.urls),
     path("", include("establishments.urls")),
     path("", include("billing.urls")),

@@ -49,6 +49,9 @@ def _check(**variables: str) -> subprocess.CompletedProcess[str]:
         ("AUDIT_RETENTION_MONTHS", "-1"),
         ("PATIENT_ACCESS_CODE_DAYS", "un mois"),
         ("DATABASE_PREPARED_STATEMENTS", "peut-être"),
+        ("API_KEY_MAX_DAYS", "un an"),
+        ("API_KEY_DEFAULT_DAYS", "400"),
+        ("API_KEY_MAX_PER_USER", "0"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:
