@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from django.utils import timezone
+from access.facts import as_datetime
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,6 @@ class Bearer:
         return self.user.pk
 
 
-def _aware(value: Any) -> Any:
-    # SQLite hands back naive datetimes in UTC (or text).
-    if isinstance(value, str):
-        from django.utils.dateparse import parse_datetime
-
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        return value.replace(tzinfo=datetime.UTC)
-    return value
-
-
 def bearer_of_row(row: Sequence[Any]) -> Bearer:
     """The bearer of a row of the columns ``t.id, t.study_id, t.created_at, t.expires_at,
     t.revoked_at, t.last_used_at, u.id, u.email, u.first_name, u.last_name, u.is_active``."""
@@ -66,10 +55,11 @@ def bearer_of_row(row: Sequence[Any]) -> Bearer:
     return Bearer(
         pk=pk,
         study_id=study_id,
-        created_at=_aware(created),
-        expires_at=_aware(expires),
-        revoked_at=_aware(revoked),
-        last_used_at=_aware(last_used),
+        # NOT NULL columns: never None.
+        created_at=cast(datetime.datetime, as_datetime(created)),
+        expires_at=cast(datetime.datetime, as_datetime(expires)),
+        revoked_at=as_datetime(revoked),
+        last_used_at=as_datetime(last_used),
         user=BearerUser(
             pk=user_id, email=email, first_name=first, last_name=last, is_active=bool(active)
         ),

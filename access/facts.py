@@ -152,7 +152,7 @@ def _one_target_params(*, key: Any, target: Target, now: datetime.datetime) -> l
     ]
 
 
-def _as_datetime(value: Any) -> datetime.datetime | None:
+def as_datetime(value: Any) -> datetime.datetime | None:
     # PostgreSQL hands back an aware datetime; SQLite a naive one in UTC, or text.
     if value is None:
         return None
@@ -203,9 +203,9 @@ def _facts_of_row(row: Sequence[Any]) -> Facts:
         care_team=bool(care_team),
         opposed=bool(opposed),
         grant_id=grant_id,
-        grant_until=_as_datetime(grant_until),
+        grant_until=as_datetime(grant_until),
         break_glass_id=bg_id,
-        break_glass_until=_as_datetime(bg_until),
+        break_glass_until=as_datetime(bg_until),
     )
 
 

@@ -196,7 +196,7 @@ def validation_answer(
     if query.method == "get" and query.level in ("study", "series", "instance"):
         return _one_study_answer(source=source, query=query, request=request)
     now = timezone.now()
-    token, _state = viewer_token_bearer(raw=query.token_value, at=now)
+    token = viewer_token_bearer(raw=query.token_value)
     refusal = _token_refusal(token, at=now)
     if token is None or refusal:
         return _refused(refusal or "unknown token", query, token)

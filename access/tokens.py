@@ -100,23 +100,18 @@ def _bearer_sql() -> str:
     )
 
 
-def viewer_token_bearer(
-    *, raw: str, at: datetime.datetime | None = None
-) -> tuple[Bearer | None, TokenState]:
+def viewer_token_bearer(*, raw: str) -> Bearer | None:
     """``viewer_token_find`` for the archive's requests that are not about one study (the
     patient and system levels, writes): the token and its user as a ``Bearer``, in one
     hand-written query. A study's validation reads them with its facts instead
     (``access.decision.decide_for_token``)."""
     hashed = viewer_token_hash(raw)
     if hashed is None:
-        return None, TokenState.UNKNOWN
+        return None
     with hot_cursor() as cursor:
         cursor.execute(_bearer_sql(), [hashed])
         row = cursor.fetchone()
-    if row is None:
-        return None, TokenState.UNKNOWN
-    token = bearer_of_row(row)
-    return token, viewer_token_state(token, at)
+    return bearer_of_row(row) if row is not None else None
 
 
 def viewer_token_hash(raw: str) -> str | None:
