@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
-from access.facts import as_datetime
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+
+def as_datetime(value: Any) -> datetime.datetime | None:
+    # PostgreSQL hands back an aware datetime; SQLite a naive one in UTC, or text.
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime.datetime) else parse_datetime(value)
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,23 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from access.bearer import Bearer, bearer_of_row
-from access.facts import Facts, Target, bearer_facts, facts_for_many, facts_for_one, needs_facts
+from access.bearer import Bearer
+from access.facts import (
+    Facts,
+    Target,
+    bearer_facts,
+    facts_as_of,
+    facts_for_many,
+    facts_for_one,
+    needs_facts,
+)
 from audit.models import ActorRole, Rule
 from audit.services import EventValues, access_events_append
 from imaging.models import ImagingStudy, Patient
@@ -161,14 +169,20 @@ def decide_for_token(
     found = bearer_facts(token_hash=token_hash, target=target, now=now)
     if found is None:
         return None, None
-    row, facts = found
-    bearer = bearer_of_row(row)
+    bearer = found.bearer
     if not admit(bearer):
         return bearer, None
     user = bearer.user
+    facts = facts_as_of(found.facts, read_at=found.read_at, now=now)
     if not needs_facts(user, target):
         facts = Facts()  # what ``decide`` records when the first rules decide alone
     decision = _apply_rules(user=user, target=target, facts=facts, now=now, purpose="care")
+    if found.read_at != now:
+        # Facts kept by the process: the answer lives no longer than if they had been read
+        # when they were.
+        age = (now - found.read_at).total_seconds()
+        left = max(0, int(validity_setting() - age))
+        decision = replace(decision, validity_s=min(decision.validity_s, left))
     _record(
         user=user,
         decided=[(target, facts, decision)],

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from access.bearer import Bearer, as_datetime, bearer_of_row
+from access.fact_cache import Kept, facts_kept
 from access.models import AccessGrant, BreakGlassAccess, Opposition
 from access.token_models import ViewerToken
 from imaging.models import ImagingStudy, Patient, PatientIdentifier
@@ -152,16 +153,6 @@ def _one_target_params(*, key: Any, target: Target, now: datetime.datetime) -> l
     ]
 
 
-def as_datetime(value: Any) -> datetime.datetime | None:
-    # PostgreSQL hands back an aware datetime; SQLite a naive one in UTC, or text.
-    if value is None:
-        return None
-    parsed = value if isinstance(value, datetime.datetime) else parse_datetime(value)
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed
-
-
 def facts_for_one(*, user: Any, target: Target, now: datetime.datetime) -> Facts:
     """The facts of one target, in one query."""
     if not needs_facts(user, target):
@@ -177,22 +168,62 @@ def facts_for_one(*, user: Any, target: Target, now: datetime.datetime) -> Facts
     return _facts_of_row(row)
 
 
-def bearer_facts(
-    *, token_hash: str, target: Target, now: datetime.datetime
-) -> tuple[tuple[Any, ...], Facts] | None:
-    """The viewer token of ``token_hash`` with its user (the ``BEARER_COLUMNS`` values) and
-    the facts of that user on ``target``, in one query; None for an unknown token. The facts
-    are gathered even when the first rules need none (see ``needs_facts``)."""
+@dataclass(frozen=True)
+class BearerFacts:
+    """What ``bearer_facts`` read: the token and its user, the facts, and when. The bearer is
+    shared while kept: its last use, once written, is not written again (``viewer_token_touch``)."""
+
+    bearer: Bearer
+    facts: Facts
+    read_at: datetime.datetime
+
+
+def bearer_facts(*, token_hash: str, target: Target, now: datetime.datetime) -> BearerFacts | None:
+    """The viewer token of ``token_hash`` with its user and the facts of that user on
+    ``target``, in one query, or kept by the process for a few seconds (``access.fact_cache``:
+    then ``read_at`` is earlier than ``now``); None for an unknown token. The facts are
+    gathered even when the first rules need none (see ``needs_facts``)."""
+    by_study = target.study is not None
+    scope = target.study.establishment_id if target.study is not None else None
+    key = (token_hash, target.patient.pk, by_study, scope)
+    keeping = facts_kept.enabled()
+    if keeping:
+        kept = facts_kept.get(key, now=now)
+        if kept is not None:
+            found: BearerFacts = kept.value
+            return found
+        generation = facts_kept.generation()
     with hot_cursor() as cursor:
         cursor.execute(
-            _one_target_sql(by_study=target.study is not None, by_token=True),
+            _one_target_sql(by_study=by_study, by_token=True),
             _one_target_params(key=token_hash, target=target, now=now),
         )
         row = cursor.fetchone()
     if row is None:
         return None
     split = len(row) - len(BEARER_COLUMNS)
-    return tuple(row[split:]), _facts_of_row(row[:split])
+    found = BearerFacts(bearer_of_row(row[split:]), _facts_of_row(row[:split]), now)
+    if keeping:
+        facts_kept.put(key, Kept(found, now), generation=generation)
+    return found
+
+
+def facts_as_of(facts: Facts, *, read_at: datetime.datetime, now: datetime.datetime) -> Facts:
+    """``facts`` read at ``read_at``, at ``now``: without the grant or the emergency access
+    that ended in between (the rules would otherwise grant them with no validity left)."""
+    if read_at == now:
+        return facts
+    ended_grant = facts.grant_until is not None and facts.grant_until <= now
+    ended_emergency = facts.break_glass_until is not None and facts.break_glass_until <= now
+    if not (ended_grant or ended_emergency):
+        return facts
+    return replace(
+        facts,
+        grant_id=None if ended_grant else facts.grant_id,
+        grant_until=None if ended_grant else facts.grant_until,
+        break_glass_id=None if ended_emergency else facts.break_glass_id,
+        break_glass_until=None if ended_emergency else facts.break_glass_until,
+    )
 
 
 def _facts_of_row(row: Sequence[Any]) -> Facts:

@@ -29,10 +29,10 @@ VALIDATE_PATH = "/orthanc-auth/tokens/validate"
 # The steps of one validation, as ``access.orthanc_auth`` calls them (name in that module).
 STAGES = {
     "archive_source_for_callback": "identifiants HTTP Basic de l'archive",
-    "viewer_token_find": "jeton (avec utilisateur, examen, patient)",
+    "viewer_token_hash": "empreinte du jeton",
     "archive_resource_resolve": "ressource → examen et patient",
+    "decide_for_token": "jeton, faits, décision et trace",
     "viewer_token_touch": "dernier usage du jeton (1/min)",
-    "decide": "décision et sa trace (access.decide)",
 }
 
 

@@ -381,6 +381,17 @@ if PSC_CLIENT_ID:  # the login button appears only then
 # The longest time any cache (the archive's included) may keep an access decision: revocation,
 # expiry and opposition take effect within it.
 ACCESS_DECISION_VALIDITY_S = env_int("ACCESS_DECISION_VALIDITY_S", 10, minimum=1)
+# How long a process serving the archive's callback keeps what it read about a viewer token and
+# a study (access.fact_cache; 0: never). Any change is heard at once; this bounds the rest.
+# Below the validity, which answers from kept facts are shortened by their age. The test suite
+# keeps none, but for the tests of that memory: its transactions never commit nor notify.
+ACCESS_FACTS_CACHE_S = env_int(
+    "ACCESS_FACTS_CACHE_S", 0 if TESTING else min(5, ACCESS_DECISION_VALIDITY_S - 1), minimum=0
+)
+if ACCESS_FACTS_CACHE_S and ACCESS_FACTS_CACHE_S >= ACCESS_DECISION_VALIDITY_S:
+    raise ImproperlyConfigured(
+        "ACCESS_FACTS_CACHE_S doit être inférieur à ACCESS_DECISION_VALIDITY_S."
+    )
 ACCESS_GRANT_MAX_DAYS = env_int("ACCESS_GRANT_MAX_DAYS", 366, minimum=1)
 BREAK_GLASS_DURATION_S = env_int("BREAK_GLASS_DURATION_S", 4 * 3600, minimum=60)
 BREAK_GLASS_JUSTIFICATION_MIN_LENGTH = env_int(

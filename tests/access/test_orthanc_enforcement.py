@@ -31,6 +31,7 @@ import requests
 from django.utils import timezone
 from pydicom.uid import generate_uid
 
+from access.fact_cache import facts_kept
 from access.models import AccessGrant, BreakGlassAccess
 from access.services import break_glass_open, grant_create, grant_revoke
 from access.tokens import viewer_token_issue, viewer_token_revoke
@@ -175,7 +176,16 @@ class Indexed:
 
 
 @pytest.fixture
-def archive(enforcing: Enforcing, hospital: Any) -> Indexed:
+def keeping_facts(settings: Any) -> Iterator[None]:
+    """The portal keeps facts as in production (``access.fact_cache``; the test suite keeps
+    none elsewhere), shortened to fit each test's validity."""
+    settings.ACCESS_FACTS_CACHE_S = 5
+    yield
+    facts_kept.stop()
+
+
+@pytest.fixture
+def archive(enforcing: Enforcing, hospital: Any, keeping_facts: None) -> Indexed:
     """The hospital's archive connected to the portal (sync and callback credentials) and
     synced into the index, through the plugin."""
     lab = enforcing.lab

@@ -45,6 +45,8 @@ def _check(**variables: str) -> subprocess.CompletedProcess[str]:
         ("DEBUG", "2"),
         ("PSC_DISCOVERY_URL", "ftp://x"),
         ("ACCESS_DECISION_VALIDITY_S", "0"),
+        ("ACCESS_FACTS_CACHE_S", "-1"),
+        ("ACCESS_FACTS_CACHE_S", "10"),  # as long as the validity (10 s by default)
         ("BREAK_GLASS_DURATION_S", "quatre heures"),
         ("AUDIT_RETENTION_MONTHS", "-1"),
         ("PATIENT_ACCESS_CODE_DAYS", "un mois"),
