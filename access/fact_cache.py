@@ -20,11 +20,12 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "access_facts_changed"  # the triggers' notification (migration access.0004)
 MAX_ENTRIES = 50_000
+SPREAD = 0.2  # a row is kept between 80 and 100 % of the lifetime
 # How long the listener waits for a notification at a time (and so to stop), how often it
 # checks its connection when nothing is notified, and how long it waits before it connects
 # again after losing it.
@@ -48,6 +50,9 @@ class Kept:
 
     value: Any
     read_at: datetime.datetime
+    # Set when kept: a little before the lifetime's end, at random, so that rows read
+    # together (a viewer's burst, a worker's start) are not all read again together.
+    kept_s: float = 0.0
 
 
 def lifetime_s() -> float:
@@ -87,7 +92,7 @@ class FactCache:
             if kept is None:
                 return None
             age = (now - kept.read_at).total_seconds()
-            if not 0 <= age < lifetime_s():  # too old, or the clock went back
+            if not 0 <= age < min(kept.kept_s, lifetime_s()):  # too old, or the clock went back
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
@@ -99,7 +104,8 @@ class FactCache:
         with self._lock:
             if generation != self._generation or not self._listening:
                 return
-            self._entries[key] = kept
+            spread = random.uniform(1 - SPREAD, 1)  # noqa: S311 - not a secret
+            self._entries[key] = replace(kept, kept_s=lifetime_s() * spread)
             self._entries.move_to_end(key)
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)

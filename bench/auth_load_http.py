@@ -207,6 +207,8 @@ class Figures:
     granted: int
     # Open loop: the requests never sent, the server having fallen too far behind.
     abandoned: int = 0
+    # Every request sent, the open loop's warm-up included (what the CPU was spent on).
+    sent: int = 0
     # CPU milliseconds per request of each kind of process during the run (``CpuClock``).
     cpu_ms: dict[str, float] = field(default_factory=dict)
 
@@ -271,7 +273,8 @@ def cpu_measured(clock: CpuClock | None, run: Any) -> Figures:
         return run()
     before = clock.snapshot()
     figures: Figures = run()
-    return replace(figures, cpu_ms=clock.per_request(before, clock.snapshot(), figures.requests))
+    spent_on = figures.sent or figures.requests
+    return replace(figures, cpu_ms=clock.per_request(before, clock.snapshot(), spent_on))
 
 
 def warm_up(port: int, path: str, lines: Sequence[str], authorization: str) -> Counter[str]:
@@ -355,13 +358,22 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 
 
 async def _open_loop(
-    port: int, requests: Sequence[bytes], *, rate: float, duration: float, connections: int
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    rate: float,
+    duration: float,
+    connections: int,
+    warm_up_s: float,
 ) -> Figures:
     """Request ``i`` is due at ``start + i / rate`` whatever the answers before it (an open
     loop: a slow server does not slow the arrivals), on a free keep-alive connection, a new
     one when none is free (up to ``connections``). Its latency runs from when it was due, not
     from when it was sent, so that waiting for a connection counts (no coordinated omission).
-    Every latency is kept: the percentiles are exact."""
+    Every latency of the ``duration`` seconds after the first ``warm_up_s`` is kept: the
+    percentiles are exact. The warm-up's requests are sent at the same rate and their answers
+    counted (their traces are checked), not their latencies: they open the connections and
+    find the processes' caches as a steady flow of viewers would, not all empty at once."""
     loop = asyncio.get_running_loop()
     # A second of arrivals waiting, fifty times the p99 target: the server does not keep up
     # with this rate (a mere stall of the shared machine drains), and any later latency would
@@ -410,7 +422,8 @@ async def _open_loop(
             status = int(head.split(b" ", 2)[1])
             length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
             body = await reader.readexactly(int(length.group(1)) if length else 0)
-            latencies.append((loop.time() - due) * 1000)
+            if number >= warm:
+                latencies.append((loop.time() - due) * 1000)
             if 200 <= status < 300:
                 outcome["2xx"] += 1
                 if b'"granted": true' in body:
@@ -428,7 +441,8 @@ async def _open_loop(
         await connection_put(pair)
         pending -= 1
 
-    total = int(rate * duration)
+    warm = int(rate * warm_up_s)
+    total = warm + int(rate * duration)
     tasks: list[asyncio.Task[None]] = []
     start = loop.time() + 0.05
     sent = 0
@@ -448,8 +462,8 @@ async def _open_loop(
         writer.close()
     ordered = sorted(latencies)
     return Figures(
-        requests=sent,
-        seconds=elapsed,
+        requests=max(0, sent - warm),
+        seconds=elapsed - warm / rate,
         p50=percentile(ordered, 0.5),
         p99=percentile(ordered, 0.99),
         p999=percentile(ordered, 0.999),
@@ -458,6 +472,7 @@ async def _open_loop(
         answered_2xx=outcome["2xx"],
         granted=outcome["granted"],
         abandoned=total - sent,
+        sent=sent,
     )
 
 
@@ -482,5 +497,6 @@ def run_open_loop(
             rate=args.rate,
             duration=args.rate_duration,
             connections=args.rate_connections,
+            warm_up_s=args.rate_warm_up,
         )
     )

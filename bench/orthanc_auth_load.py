@@ -223,8 +223,8 @@ def report(args: argparse.Namespace, run: Run, *, head_before: dict[int, int]) -
     log(f"  (passes, requêtes/s : {passes})")
     log("")
     table(
-        f"À {args.rate:g} requêtes/s imposées (boucle ouverte, {args.rate_duration} s, "
-        "latence depuis l'heure prévue) :",
+        f"À {args.rate:g} requêtes/s imposées (boucle ouverte, {args.rate_duration} s mesurées "
+        f"après {args.rate_warm_up:g} s au même débit, latence depuis l'heure prévue) :",
         rated,
     )
     log(f"Charge de la machine (1, 5, 15 min) : {run.load_before} avant, {run.load_after} après")
@@ -345,6 +345,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=2, help="fils de wrk (2)")
     parser.add_argument("--rate", type=float, default=500, help="requêtes/s imposées (500)")
     parser.add_argument("--rate-duration", type=int, default=20, help="secondes à débit fixe")
+    parser.add_argument(
+        "--rate-warm-up",
+        type=float,
+        default=3,
+        help="secondes à débit fixe avant la mesure, répondues et tracées mais non mesurées (3)",
+    )
     parser.add_argument(
         "--rate-connections", type=int, default=64, help="connexions au plus à débit fixe (64)"
     )
