@@ -19,7 +19,6 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +29,7 @@ from access import selectors
 from access.activation_models import PatientAccessCode
 from establishments.models import Establishment
 from imaging.models import Patient
+from portal.attempts import attempts_count
 from portal.models import User
 
 logger = logging.getLogger(__name__)
@@ -141,20 +141,10 @@ def _failure_text() -> str:
 
 def _count_attempt(*, user: User, ip: str | None) -> None:
     """Count one attempt per account and per address; refuse beyond the allowance."""
-    limit = int(settings.PATIENT_ACTIVATION_ATTEMPTS)
     keys = [f"access:activation:user:{user.pk}"]
     if ip:
         keys.append(f"access:activation:ip:{ip}")
-    over = False
-    for key in keys:
-        cache.add(key, 0, ATTEMPT_WINDOW_S)
-        try:
-            attempts = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, ATTEMPT_WINDOW_S)
-            attempts = 1
-        over = over or attempts > limit
-    if over:
+    if attempts_count(keys, window_s=ATTEMPT_WINDOW_S) > int(settings.PATIENT_ACTIVATION_ATTEMPTS):
         raise TooManyAttempts(_("Trop d'essais d'activation. Réessayez dans un quart d'heure."))
 
 

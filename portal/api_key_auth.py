@@ -8,13 +8,17 @@ is not a cookie, so its requests need no CSRF token; session requests keep their
 A key that is unknown, malformed, expired or revoked, or whose user is deactivated, answers
 401 with a ``WWW-Authenticate: Api-Key`` challenge and one message that does not tell which.
 A user who must have a second factor and no longer has one gets the 403 a session would get.
+An address that presented ``API_KEY_FAILURES_PER_IP`` refused keys in
+``API_KEY_FAILURES_WINDOW_S`` gets 429 for any key until that window ends, the key unread.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -24,10 +28,13 @@ from rest_framework.request import Request
 
 from portal.api_key_models import ApiKey
 from portal.api_keys import api_key_find, api_key_touch
+from portal.attempts import attempts_count, attempts_so_far
 from portal.http import client_ip
 from portal.middleware import MFA_API_REFUSAL
 from portal.models import User
 from portal.roles import mfa_required
+
+logger = logging.getLogger(__name__)
 
 KEYWORD = "Api-Key"
 
@@ -49,6 +56,23 @@ class ApiKeyRefused(exceptions.APIException):
         self.auth_header = auth_header
 
 
+class ApiKeyAttemptsExceeded(exceptions.Throttled):
+    def __init__(self, wait_s: int) -> None:
+        minutes = max(1, -(-wait_s // 60))
+        super().__init__(
+            wait=wait_s,
+            detail=gettext(
+                "Trop de clés d'API refusées depuis cette adresse : réessayez dans "
+                "%(minutes)s minutes au plus."
+            )
+            % {"minutes": minutes},
+        )
+
+
+def _failures_key(ip: str | None) -> str | None:
+    return f"portal:api-key-failures:{ip}" if ip else None
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """DRF authentication by an ``Authorization: Api-Key <key>`` header (``portal.api_keys``).
 
@@ -63,14 +87,22 @@ class ApiKeyAuthentication(BaseAuthentication):
         scheme, _space, credentials = header.strip().partition(" ")
         if scheme.lower() != self.keyword.lower():
             return None
+        ip = client_ip(request._request)
+        failures = _failures_key(ip)
+        limit = int(settings.API_KEY_FAILURES_PER_IP)
+        window = int(settings.API_KEY_FAILURES_WINDOW_S)
+        if failures is not None and attempts_so_far(failures) >= limit:
+            raise ApiKeyAttemptsExceeded(window)
         now = timezone.now()
         key = api_key_find(key=credentials) if " " not in credentials.strip() else None
         if key is None or not key.is_usable(now) or not key.user.is_active:
+            if failures is not None and attempts_count([failures], window_s=window) == limit:
+                logger.warning("API keys: %s refused keys from one address, now held", limit)
             raise ApiKeyRefused(self.authenticate_header(request))
         user = key.user
         if mfa_required(user) and not is_mfa_enabled(user):
             raise exceptions.PermissionDenied(MFA_API_REFUSAL)
-        api_key_touch(key=key, ip=client_ip(request._request), at=now)
+        api_key_touch(key=key, ip=ip, at=now)
         return user, key
 
     def authenticate_header(self, request: Request) -> str:

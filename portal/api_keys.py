@@ -10,7 +10,8 @@ practitioners, accounts without a role yet), once they have one. Patients are no
 their portal is the web pages and their own ``/api/v1/me/`` endpoints, through their session.
 
 Creations and revocations are logged (logger ``portal.api_keys``): the access trail
-(``audit``) records decisions on patient data, not account events.
+(``audit``) records decisions on patient data, not account events. Each creation is also
+told to the key's owner by e-mail.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.api_key_models import NAME_MAX_LENGTH, ApiKey
+from portal.mail import send_portal_email
 from portal.models import User
 from portal.roles import MFA_ROLES, has_second_factor, roles_of
 
@@ -179,6 +182,7 @@ def api_key_create(*, user: User, name: str, lifetime_days: int | None = None) -
         created_at=now,
         expires_at=now + datetime.timedelta(days=lifetime),
     )
+    _tell_owner_of_creation(user=user, record=record)
     transaction.on_commit(
         lambda: logger.info(
             "api key %s (%s) created by user %s, expires %s",
@@ -189,6 +193,27 @@ def api_key_create(*, user: User, name: str, lifetime_days: int | None = None) -
         )
     )
     return CreatedKey(key=value, record=record)
+
+
+def _tell_owner_of_creation(*, user: User, record: ApiKey) -> None:
+    """An e-mail to the key's owner, sent at commit: a key created by someone else with
+    their session must not go unnoticed."""
+    if not user.email:
+        return
+    language = getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        subject = _("Une clé d'API a été créée sur votre compte")
+    send_portal_email(
+        to=[user.email],
+        subject=subject,
+        template="emails/portal/api_key_created.txt",
+        context={
+            "recipient": user,
+            "key": record,
+            "url": f"{settings.PORTAL_BASE_URL}{reverse('api-keys')}",
+        },
+        language=language,
+    )
 
 
 @transaction.atomic

@@ -339,6 +339,11 @@ if API_KEY_DEFAULT_DAYS > API_KEY_MAX_DAYS:
         f"(attendu : au plus API_KEY_MAX_DAYS, {API_KEY_MAX_DAYS})."
     )
 API_KEY_MAX_PER_USER = env_int("API_KEY_MAX_PER_USER", 10, minimum=1)
+# Refused API keys one address may present in a window before every key it presents is
+# refused with 429 until the window ends (keys are unguessable: this keeps the database and the
+# logs from a client that tries).
+API_KEY_FAILURES_PER_IP = env_int("API_KEY_FAILURES_PER_IP", 20, minimum=1)
+API_KEY_FAILURES_WINDOW_S = env_int("API_KEY_FAILURES_WINDOW_S", 900, minimum=1)
 
 # --- Pro Santé Connect, the national practitioner login (practitioners/psc) ------------------
 

@@ -4,6 +4,7 @@ and access decisions unchanged, no CSRF token), and every other key is refused a
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Any
 
 import pytest
@@ -208,3 +209,50 @@ def test_the_last_use_is_remembered_at_most_once_a_minute(gp) -> None:
     record.refresh_from_db()
     assert record.last_used_at is not None
     assert record.last_used_at > long_ago
+
+
+def _mint_from(address: str, header: str) -> Any:
+    return APIClient().post(MINT, {}, format="json", REMOTE_ADDR=address, HTTP_AUTHORIZATION=header)
+
+
+def test_an_address_that_presents_too_many_refused_keys_is_held_even_with_a_good_one(
+    gp, settings
+) -> None:
+    settings.API_KEY_FAILURES_PER_IP = 3
+    settings.API_KEY_FAILURES_WINDOW_S = 600
+    good = f"Api-Key {_key(gp)}"
+    for _ in range(3):
+        assert _mint_from("10.9.9.9", "Api-Key pik_devine").status_code == 401
+
+    held = _mint_from("10.9.9.9", good)
+
+    assert held.status_code == 429
+    assert held["Retry-After"] == "600"
+    assert "Trop de clés d'API refusées depuis cette adresse" in held.json()["detail"]
+    assert "10 minutes" in held.json()["detail"]
+    assert not ViewerToken.objects.exists()
+    # Another address, and the same key, still work.
+    assert _mint_from("10.9.9.10", good).status_code == 201
+
+
+def test_good_keys_do_not_count_towards_the_hold(gp, settings) -> None:
+    settings.API_KEY_FAILURES_PER_IP = 2
+    good = f"Api-Key {_key(gp)}"
+    assert _mint_from("10.9.9.9", "Api-Key pik_devine").status_code == 401
+    for _ in range(3):
+        assert _mint_from("10.9.9.9", good).status_code == 201
+
+    assert _mint_from("10.9.9.9", "Api-Key pik_encore").status_code == 401
+    assert _mint_from("10.9.9.9", good).status_code == 429
+
+
+def test_the_hold_ends_with_its_window(gp, settings) -> None:
+    settings.API_KEY_FAILURES_PER_IP = 1
+    settings.API_KEY_FAILURES_WINDOW_S = 1
+    good = f"Api-Key {_key(gp)}"
+    assert _mint_from("10.9.9.9", "Api-Key pik_devine").status_code == 401
+    assert _mint_from("10.9.9.9", good).status_code == 429
+
+    time.sleep(1.2)
+
+    assert _mint_from("10.9.9.9", good).status_code == 201

@@ -69,6 +69,49 @@ def test_it_shows_the_new_key_once_and_keeps_only_its_hash(client_for, practitio
     assert "Import nocturne" in again
 
 
+def test_the_owner_is_told_of_each_creation_by_e_mail_without_the_key(
+    client_for, practitioner, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _create(client_for(practitioner))
+
+    [key] = KEY.findall(response.content.decode())
+    [message] = mailoutbox
+    assert message.to == [practitioner.email]
+    assert "Une clé d'API a été créée sur votre compte" in message.subject
+    assert "« Import nocturne »" in message.body
+    assert f"({key[:12]}…)" in message.body
+    assert "révoquez cette clé sans attendre" in message.body
+    assert "/compte/cles-api/" in message.body
+    assert key not in message.body
+    assert key[12:] not in message.body
+
+
+def test_the_creation_e_mail_speaks_the_owners_language(
+    client_for, practitioner, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    practitioner.preferred_language = "en"
+    practitioner.save(update_fields=["preferred_language"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _create(client_for(practitioner))
+
+    [message] = mailoutbox
+    assert "An API key was created on your account" in message.subject
+    assert "revoke this key at once" in message.body
+
+
+def test_a_refused_creation_sends_nothing(
+    client_for, practitioner, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _create(client_for(practitioner), name="  ")
+
+    assert response.status_code == 400
+    assert not ApiKey.objects.exists()
+    assert mailoutbox == []
+
+
 def test_it_lists_only_ones_own_keys(client_for, practitioner, regional_admin) -> None:
     api_key_create(user=practitioner, name="Clé du praticien")
     api_key_create(user=regional_admin, name="Clé de l'administratrice")
