@@ -17,11 +17,13 @@ from typing import Any
 
 from django.db import connection
 from django.test import Client
+from django.test.client import ClientHandler
 from django.test.utils import CaptureQueriesContext
 
 from access import orthanc_auth
-from bench.auth_floor_urls import FLOOR_PATH
+from bench.auth_floor_urls import CALLBACK_FLOOR_PATH
 from bench.auth_load_region import LEVELS, ROOT, Bodies
+from portal.machine_wsgi import MachineHandler
 
 VALIDATE_PATH = "/orthanc-auth/tokens/validate"
 
@@ -34,6 +36,13 @@ STAGES = {
     "decide_for_token": "jeton, faits, décision et trace",
     "viewer_token_touch": "dernier usage du jeton (1/min)",
 }
+
+
+class CallbackClientHandler(ClientHandler):
+    """The test client's handler with the callback handler's middleware and URLconf
+    (``portal.machine_wsgi``), which serves ``/orthanc-auth/`` behind ``portal.wsgi``."""
+
+    load_middleware = MachineHandler.load_middleware
 
 
 class StageClock:
@@ -70,10 +79,12 @@ class StageClock:
 
 
 def profile(bodies: Bodies, authorization: str, count: int, *, log: Callable[[str], None]) -> None:
-    """Where a validation's time goes, in this process through Django's test client (the
-    same middleware, without gunicorn): the SQL of one request per level, each step's time,
-    the floor's, then ``count`` validations under cProfile (saved for ``pstats``)."""
+    """Where a validation's time goes, in this process through Django's test client on the
+    callback's handler (its middleware and URLconf, without gunicorn): the SQL of one request
+    per level, each step's time, the floor's on that handler, then ``count`` validations under
+    cProfile (saved for ``pstats``)."""
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=authorization)
+    client.handler = CallbackClientHandler(enforce_csrf_checks=False)
     lines = bodies.lines[:count]
     for line in dict.fromkeys(lines):
         client.post(VALIDATE_PATH, line, content_type="application/json")
@@ -107,7 +118,7 @@ def profile(bodies: Bodies, authorization: str, count: int, *, log: Callable[[st
     finally:
         for name, function in originals.items():
             setattr(orthanc_auth, name, function)
-    floor = run(FLOOR_PATH)
+    floor = run(CALLBACK_FLOOR_PATH)
     ms = 1000 / len(lines)
     busy = os.getloadavg()[0]
     log(f"\n{len(lines)} validations, par requête (moyennes ; charge de la machine {busy:.1f}) :")

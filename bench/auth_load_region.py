@@ -297,11 +297,18 @@ class Bodies:
 
 
 def bodies_for(
-    *, source: ArchiveSource, pool: Sequence[PoolToken], count: int, rng: random.Random
+    *,
+    source: ArchiveSource,
+    pool: Sequence[PoolToken],
+    count: int,
+    rng: random.Random,
+    burst: int = 1,
 ) -> Bodies:
-    """``count`` bodies as the official plugin sends them, each token in turn: the study
-    level by Orthanc id (the REST API), series and instances by DICOM identifier only
-    (DICOMweb), which the portal resolves through the archive once, then from its cache."""
+    """``count`` bodies as the official plugin sends them, the tokens taking turns by
+    ``burst`` bodies (1: each token in turn; 50: a viewer loading 50 images of its study
+    before the next viewer's turn): the study level by Orthanc id (the REST API), series and
+    instances by DICOM identifier only (DICOMweb), which the portal resolves through the
+    archive once, then from its cache."""
     asked = {study for t in pool for study in t.asks}
     studies = {
         pk: (uid, archive_id)
@@ -313,7 +320,7 @@ def bodies_for(
     server_id = f"orthanc-{source.pk}"
     levels, weights = list(LEVELS), list(LEVELS.values())
     for number in range(count):
-        token = pool[number % len(pool)]
+        token = pool[(number // burst) % len(pool)]
         uid, archive_id = studies[rng.choice(token.asks)]
         level = rng.choices(levels, weights=weights)[0]
         body: dict[str, Any] = {

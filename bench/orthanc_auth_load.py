@@ -316,7 +316,13 @@ def main() -> int:
             seed=args.random_seed,
             log=log,
         )
-        bodies = bodies_for(source=source, pool=pool, count=args.bodies, rng=rng)
+        bodies = bodies_for(
+            source=source,
+            pool=pool,
+            count=max(args.bodies, len(pool) * args.burst),
+            rng=rng,
+            burst=args.burst,
+        )
         archive.parents, archive.lookups = bodies.parents, bodies.lookups
         kinds = Counter(t.kind for t in pool)
         log(
@@ -325,6 +331,7 @@ def main() -> int:
             + ", ".join(f"{n} jetons {kind}" for kind, n in kinds.items())
             + f" ; {len(bodies.lines)} corps ("
             + ", ".join(f"{level} {n}" for level, n in bodies.levels.items())
+            + (f" ; par rafales de {args.burst} du même jeton" if args.burst > 1 else "")
             + ")"
         )
         if args.profile:
@@ -365,6 +372,13 @@ def arguments() -> argparse.Namespace:
         "--refused-share", type=float, default=0.1, help="part des requêtes refusées (0,1)"
     )
     parser.add_argument("--bodies", type=int, default=3000, help="corps du cycle (3000)")
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=1,
+        help="requêtes d'un même jeton à la suite, comme une visionneuse qui charge un examen "
+        "(1 : chacun son tour)",
+    )
     parser.add_argument("--random-seed", type=int, default=7)
     parser.add_argument(
         "--profile", type=int, default=0, help="profiler N validations dans ce processus"
@@ -374,8 +388,9 @@ def arguments() -> argparse.Namespace:
         parser.error("--scale doit être compris entre 0 (exclu) et 10")
     if not 0 <= args.refused_share < 1:
         parser.error("--refused-share doit être compris entre 0 et 1 (exclu)")
-    if min(args.duration, args.rate_duration, args.connections, args.tokens, args.rate) <= 0:
-        parser.error("durées, débit, connexions et jetons : strictement positifs")
+    positive = (args.duration, args.rate_duration, args.connections, args.tokens, args.rate)
+    if min(*positive, args.burst) <= 0:
+        parser.error("durées, débit, connexions, jetons et rafales : strictement positifs")
     return args
 
 
