@@ -8,6 +8,8 @@ is not a cookie, so its requests need no CSRF token; session requests keep their
 A key that is unknown, malformed, expired or revoked, or whose user is deactivated, answers
 401 with a ``WWW-Authenticate: Api-Key`` challenge and one message that does not tell which.
 A user who must have a second factor and no longer has one gets the 403 a session would get.
+Once authenticated, the request is answered in the user's language (``preferred_language``),
+as their session would be; refusals before that are in French.
 An address that presented ``API_KEY_FAILURES_PER_IP`` refused keys in
 ``API_KEY_FAILURES_WINDOW_S`` gets 429 for any key until that window ends, the key unread.
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
@@ -73,6 +75,18 @@ def _failures_key(ip: str | None) -> str | None:
     return f"portal:api-key-failures:{ip}" if ip else None
 
 
+def _speak_language_of(user: User, request: Request) -> None:
+    """Answer in the key's user's language, as a session would (``LanguageMiddleware`` chose
+    before the key was read): unless the request chose one with the language cookie."""
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    language = user.preferred_language
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    translation.activate(language)
+    request._request.LANGUAGE_CODE = language
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """DRF authentication by an ``Authorization: Api-Key <key>`` header (``portal.api_keys``).
 
@@ -103,6 +117,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if mfa_required(user) and not is_mfa_enabled(user):
             raise exceptions.PermissionDenied(MFA_API_REFUSAL)
         api_key_touch(key=key, ip=ip, at=now)
+        _speak_language_of(user, request)
         return user, key
 
     def authenticate_header(self, request: Request) -> str:

@@ -256,3 +256,21 @@ def test_the_hold_ends_with_its_window(gp, settings) -> None:
     time.sleep(1.2)
 
     assert _mint_from("10.9.9.9", good).status_code == 201
+
+
+def test_a_key_is_answered_in_its_users_language(gp, record) -> None:
+    gp.preferred_language = "en"
+    gp.save(update_fields=["preferred_language"])
+
+    response = _mint(_key(gp), study_instance_uid=record.hospital_study.study_instance_uid)
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Study not found."
+    assert response["Content-Language"] == "en"
+
+
+def test_a_french_speaking_users_key_is_answered_in_french(gp, record) -> None:
+    response = _mint(_key(gp), study_instance_uid=record.hospital_study.study_instance_uid)
+
+    assert response.json()["detail"] == "Examen introuvable."
+    assert response["Content-Language"] == "fr"
