@@ -91,7 +91,11 @@ def register() -> None:
         order=32,
         context=_director_context,
     )
+    # Not "Pilotage": the funder reports beside it are steering too, and its English
+    # ("Management") read as the hospital's management.
     register_nav_item(
-        "reporting:region", label=_("Pilotage"), roles=[Role.REGIONAL_ADMIN], order=70
+        "reporting:region", label=_("Tableaux de bord"), roles=[Role.REGIONAL_ADMIN], order=70
     )
-    register_nav_item("reporting:mine", label=_("Pilotage"), roles=[Role.DIRECTOR], order=70)
+    register_nav_item(
+        "reporting:mine", label=_("Tableaux de bord"), roles=[Role.DIRECTOR], order=70
+    )

@@ -618,7 +618,7 @@ def test_the_home_page_sums_up_this_month_for_a_regional_admin(client_for, regio
     assert "Activité du réseau" in text
     assert "<strong>1 234</strong>Examens produits" in text
     assert f'href="/pilotage/?periode={today.year}-{today.month:02d}"' in text
-    assert '<a href="/pilotage/">Pilotage</a>' in text
+    assert '<a href="/pilotage/">Tableaux de bord</a>' in text
 
 
 def test_the_home_page_sums_up_this_month_for_a_director(
@@ -632,7 +632,7 @@ def test_the_home_page_sums_up_this_month_for_a_director(
     assert "<strong>42</strong>Examens produits" in text
     assert "99" not in text.split("Activité –")[1].split("</section>")[0]
     assert f'href="/pilotage/etablissements/{hospital.pk}/?periode=' in text
-    assert '<a href="/pilotage/mon-etablissement/">Pilotage</a>' in text
+    assert '<a href="/pilotage/mon-etablissement/">Tableaux de bord</a>' in text
 
 
 def test_other_roles_see_neither_panel_nor_menu_entry(client_for, practitioner) -> None:
@@ -670,7 +670,7 @@ def test_a_regional_admin_picks_last_month_with_the_keyboard_and_downloads_the_x
     RollupState.objects.create(pk=1, complete_until=timezone.localdate() - datetime.timedelta(1))
 
     sign_in(page, email=admin.email, password=PASSWORD, totp_secret=secret)
-    page.get_by_role("link", name="Pilotage", exact=True).click()
+    page.get_by_role("link", name="Tableaux de bord", exact=True).click()
     page.wait_for_selector("h1:has-text('Pilotage régional')")
     assert this_month.label in page.locator("h1").inner_text()
 
