@@ -41,6 +41,7 @@ from reporting.selectors import (
     Figures,
     Step,
     establishments_table,
+    has_partial_weeks,
     members_on,
     region_figures,
     rollups_complete_until,
@@ -183,7 +184,8 @@ def summary_sentences(
 
 
 def _labels(points: Sequence[Any]) -> list[str]:
-    return [f"{point.start:%d/%m}" for point in points]
+    # An asterisk on a week cut by the period's edge (the step's label says so).
+    return [f"{point.start:%d/%m}{'*' if point.partial else ''}" for point in points]
 
 
 def _charts(period: Period, lines: Sequence[Any]) -> dict[str, str]:
@@ -213,6 +215,11 @@ def _charts(period: Period, lines: Sequence[Any]) -> dict[str, str]:
 
 
 def _step_label(period: Period) -> str:
+    if has_partial_weeks(period):
+        return _(
+            "un point par semaine (lundi) ; * : semaine incomplète, coupée par le début ou la "
+            "fin de la période"
+        )
     return {
         Step.DAY: _("un point par jour"),
         Step.WEEK: _("un point par semaine (lundi)"),

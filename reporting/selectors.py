@@ -200,6 +200,9 @@ def establishments_table(
     return result
 
 
+ONE_DAY = datetime.timedelta(days=1)
+
+
 class Step(StrEnum):
     DAY = "day"
     WEEK = "week"
@@ -225,8 +228,16 @@ def _bucket(day: datetime.date, step: Step) -> datetime.date:
 
 @dataclass(frozen=True)
 class Point:
-    start: datetime.date
+    start: datetime.date  # the day, the week's Monday or the month's first day
     value: int
+    # Days of the point inside the period, and in a whole point: a week at the period's edge
+    # counts fewer days, and its lower value is no dip in activity.
+    days: int = 1
+    length: int = 1
+
+    @property
+    def partial(self) -> bool:
+        return self.days < self.length
 
 
 def series(
@@ -248,9 +259,19 @@ def series(
     points = []
     day = _bucket(period.start, step)
     while day <= period.end:
-        points.append(Point(day, _combine(buckets.get(day, []))[measure]))
-        day = _next(day, step)
+        following = _next(day, step)
+        inside = (min(following, period.end + ONE_DAY) - max(day, period.start)).days
+        value = _combine(buckets.get(day, []))[measure]
+        points.append(Point(day, value, days=inside, length=(following - day).days))
+        day = following
     return points
+
+
+def has_partial_weeks(period: Period) -> bool:
+    """Whether the period's weekly points start or end with an incomplete week."""
+    return step_for(period) is Step.WEEK and (
+        period.start.weekday() != 0 or period.end.weekday() != 6
+    )
 
 
 def _next(day: datetime.date, step: Step) -> datetime.date:

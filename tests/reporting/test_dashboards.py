@@ -23,6 +23,7 @@ from portal.services import user_grant_group_role
 from reporting.dashboard_forms import comparison_period, period_presets
 from reporting.models import DailyRollup, RollupState
 from reporting.periods import period_parse
+from reporting.selectors import has_partial_weeks, series
 from tests.browser_support import screenshot, sign_in
 from tests.factories import (
     PASSWORD,
@@ -264,6 +265,24 @@ def test_a_quarter_is_drawn_week_by_week(rollups, client_for, regional_admin) ->
     # Monday 28 September holds 1 October; Monday 12 October holds the 15th.
     assert studies[1] == ["28/09/2026", "5"]
     assert row(studies, "12/10/2026") == ["12/10/2026", "3"]
+
+
+def test_a_week_cut_by_the_periods_edge_counts_only_its_days_inside(rollups) -> None:
+    points = series(measure="studies_produced", period=period_parse("2026-Q4"))
+
+    first, second, last = points[0], points[1], points[-1]
+    # 1 October 2026 is a Thursday, 31 December too.
+    assert (first.start, first.days, first.length, first.partial) == (
+        datetime.date(2026, 9, 28),
+        4,
+        7,
+        True,
+    )
+    assert (second.days, second.partial) == (7, False)
+    assert (last.start, last.days, last.partial) == (datetime.date(2026, 12, 28), 4, True)
+    assert [p for p in points if p.partial] == [first, last]
+    assert has_partial_weeks(period_parse("2026-Q4"))
+    assert not has_partial_weeks(period_parse("2026-10"))  # drawn day by day
 
 
 def test_it_shows_the_members_per_offer(rollups, client_for, regional_admin) -> None:

@@ -130,6 +130,11 @@ def test_the_pdf_lists_establishments_members_and_offers(written) -> None:
     assert re.search(r"CHRU de Nancy \d{9} Nancy PACS, Partage d'images", text)
     # The charts' texts, drawn as SVG.
     assert "Examens produits par les établissements, un point par semaine" in text
+    # 1 July 2026 is a Wednesday, 30 September too: both edge weeks are cut, and said so.
+    assert "29/06*" in text
+    assert "28/09*" in text
+    assert "06/07*" not in text
+    assert "* : semaine incomplète, coupée par le début ou la fin de la période" in prose(text)
     assert "72,0 %" in text
 
 
