@@ -11,7 +11,7 @@ establishment is decided in one place, ``_establishment_for``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -41,6 +41,7 @@ from reporting.selectors import (
     Step,
     establishment_figures,
     establishments_table,
+    has_partial_weeks,
     members_on,
     region_figures,
     rollups_complete_until,
@@ -98,23 +99,32 @@ def _series_table(
     kind = Kind.MONTH if step is Step.MONTH else Kind.DATE
     label = str(MEASURES[measure].label)
     points = series(measure=measure, period=period, establishment=establishment, step=step)
+    # A week cut by the period's edge counts fewer days: its lower value is no dip.
+    days = has_partial_weeks(period)
+    columns = [str(_STEP_HEADERS[step]), *([str(_("Jours de la période"))] if days else []), label]
     return Table(
         slug=slug,
         caption=_("%(measure)s, %(period)s") % {"measure": label, "period": period.label},
-        columns=[str(_STEP_HEADERS[step]), label],
-        rows=[[Cell(point.start, kind), Cell(point.value)] for point in points],
+        columns=columns,
+        rows=[
+            [Cell(point.start, kind), *([Cell(point.days)] if days else []), Cell(point.value)]
+            for point in points
+        ],
     )
 
 
 def _line_chart_of(table: Table) -> SafeString:
-    def short(cell: Cell) -> str:
+    def short(row: Sequence[Cell]) -> str:
+        cell = row[0]
         assert isinstance(cell.value, datetime.date)
-        return date_format(cell.value, "m/Y" if cell.kind is Kind.MONTH else "d/m")
+        text = date_format(cell.value, "m/Y" if cell.kind is Kind.MONTH else "d/m")
+        # A week cut by the period's edge (its days are the table's middle column).
+        return f"{text}*" if len(row) == 3 and row[1].number < 7 else text
 
     return line_chart(
         title=table.caption,
-        labels=[short(row[0]) for row in table.rows],
-        series=[Series(table.columns[1], [row[1].number for row in table.rows])],
+        labels=[short(row) for row in table.rows],
+        series=[Series(table.columns[-1], [row[-1].number for row in table.rows])],
     )
 
 

@@ -261,10 +261,16 @@ def test_it_draws_the_charts_over_time_each_with_its_table(
 def test_a_quarter_is_drawn_week_by_week(rollups, client_for, regional_admin) -> None:
     response = signed_in(client_for, regional_admin).get(REGION, {"periode": "2026-Q4"})
     studies = read(response).tables["Examens produits, 4e trimestre 2026"]
-    assert studies[0] == ["Semaine du", "Examens produits"]
-    # Monday 28 September holds 1 October; Monday 12 October holds the 15th.
-    assert studies[1] == ["28/09/2026", "5"]
-    assert row(studies, "12/10/2026") == ["12/10/2026", "3"]
+    assert studies[0] == ["Semaine du", "Jours de la période", "Examens produits"]
+    # Monday 28 September holds 1 October (Thursday) to 4 October; Monday 12 October the 15th.
+    assert studies[1] == ["28/09/2026", "4", "5"]
+    assert row(studies, "12/10/2026") == ["12/10/2026", "7", "3"]
+    assert studies[-1][:2] == ["28/12/2026", "4"]
+    # The chart marks the two cut weeks, and only them.
+    text = response.content.decode()
+    assert ">28/09*<" in text
+    assert ">28/12*<" in text
+    assert ">12/10*<" not in text
 
 
 def test_a_week_cut_by_the_periods_edge_counts_only_its_days_inside(rollups) -> None:
