@@ -27,12 +27,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from portal.api_key_models import NAME_MAX_LENGTH, ApiKey
-from portal.mail import send_portal_email
+from portal.mail import send_user_email
 from portal.models import User
 from portal.roles import MFA_ROLES, has_second_factor, roles_of
 
@@ -198,21 +198,11 @@ def api_key_create(*, user: User, name: str, lifetime_days: int | None = None) -
 def _tell_owner_of_creation(*, user: User, record: ApiKey) -> None:
     """An e-mail to the key's owner, sent at commit: a key created by someone else with
     their session must not go unnoticed."""
-    if not user.email:
-        return
-    language = getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
-    with translation.override(language):
-        subject = _("Une clé d'API a été créée sur votre compte")
-    send_portal_email(
-        to=[user.email],
-        subject=subject,
+    send_user_email(
+        user=user,
+        subject=gettext_noop("Une clé d'API a été créée sur votre compte"),
         template="emails/portal/api_key_created.txt",
-        context={
-            "recipient": user,
-            "key": record,
-            "url": f"{settings.PORTAL_BASE_URL}{reverse('api-keys')}",
-        },
-        language=language,
+        context={"key": record, "url": f"{settings.PORTAL_BASE_URL}{reverse('api-keys')}"},
     )
 
 

@@ -40,6 +40,26 @@ def send_portal_email(
     )
 
 
+def send_user_email(
+    *, user: Any, subject: str, template: str, context: dict[str, Any] | None = None
+) -> None:
+    """``send_portal_email`` to one account, in its language (``preferred_language``), the
+    template's ``recipient`` being that account. ``subject`` is a French source string
+    (``gettext_noop``), translated here. Nothing for an account without an address."""
+    if not user.email:
+        return
+    language = getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        translated = translation.gettext(subject)
+    send_portal_email(
+        to=[user.email],
+        subject=translated,
+        template=template,
+        context={**(context or {}), "recipient": user},
+        language=language,
+    )
+
+
 @app.task(name="portal.send_email", time_limit=60, soft_time_limit=50, max_retries=5)
 def send_email_task(*, to: list[str], subject: str, body: str) -> None:
     EmailMessage(subject=subject, body=body, to=to).send()

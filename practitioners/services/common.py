@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from portal.mail import send_portal_email
+from portal.mail import send_portal_email, send_user_email
 from portal.models import User
 from practitioners.models import (
     Accreditation,
@@ -75,18 +75,7 @@ def mail_users(
     ``subject`` is a French source string, translated here in each recipient's language.
     """
     for user in users:
-        if not user.email:
-            continue
-        language = getattr(user, "preferred_language", "") or settings.LANGUAGE_CODE
-        with translation.override(language):
-            translated = gettext(subject)
-        send_portal_email(
-            to=[user.email],
-            subject=translated,
-            template=template,
-            context={**context, "recipient": user},
-            language=language,
-        )
+        send_user_email(user=user, subject=subject, template=template, context=context)
 
 
 def mail_address(

@@ -65,14 +65,16 @@ def _traces() -> list[AccessEvent]:
     return list(AccessEvent.objects.filter(channel=Channel.ARCHIVE).order_by("id"))
 
 
-def _heard(change: Callable[[], object]) -> None:
-    """Make ``change`` (committed) and wait until this process's listener heard of it."""
+def _heard(change: Callable[[], Any]) -> Any:
+    """Make ``change`` (committed), wait until this process's listener heard of it, and
+    return what ``change`` returned."""
     before = facts_kept.generation()
-    change()
+    made = change()
     deadline = time.monotonic() + 10
     while facts_kept.generation() == before:
         assert time.monotonic() < deadline, "no notification heard"
         time.sleep(0.01)
+    return made
 
 
 def _later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
@@ -201,16 +203,10 @@ def test_breaking_the_glass_grants_the_next_validation_of_a_kept_refusal(
     token = viewer_token_mint(user=gp).token
     assert not _validate(client, record, token)["granted"]
 
-    opened = _heard_value(lambda: break_glass(gp, record.patient))
+    opened = _heard(lambda: break_glass(gp, record.patient))
 
     assert _validate(client, record, token)["granted"]
     assert _traces()[-1].break_glass_id == opened.pk
-
-
-def _heard_value(make: Callable[[], Any]) -> Any:
-    made: list[Any] = []
-    _heard(lambda: made.append(make()))
-    return made[0]
 
 
 def test_a_token_last_use_and_a_sign_in_notify_nothing(gp, radiologist, record) -> None:
